@@ -1,0 +1,1354 @@
+/**
+ * The CPU core: one emulated arm64 PE.
+ *
+ * It retires guest instructions (cpus/isa.ts), checks for a deliverable
+ * exception at every instruction boundary, takes exceptions to EL1 and EL3 as
+ * the architecture does, and performs ERET. Both engines run this exact code;
+ * they differ only in who calls `run()` and how a waiting CPU sleeps.
+ *
+ * Execution state. The guest's control state is a stack of generator frames
+ * kept here explicitly (calls do not nest `yield*`): the top frame is in
+ * `gen/fn/slot`, callers and interrupted contexts below it in `stack`. An
+ * exception entry pushes the interrupted frame and a *boundary* recording the
+ * architectural return state (ELR, EL, SP); ERET to that return address pops
+ * back to it. EL3 code is the firmware model, host code run inside the SMC or
+ * FIQ that entered EL3; it manipulates Non-secure contexts through
+ * `el3SaveContext` / `el3ResumeContext` / `el3ConvertToEl1Exception`, as
+ * TF-A's context management does with its saved NS context.
+ *
+ * PC. A frame's PC is `fn.base + 4 * slot`: the slot advances by one per
+ * retired instruction, `b(label)` sets it, and it saturates at the function's
+ * last instruction, so a PC always symbolizes inside its function. BL performs
+ * the callee's two-instruction prologue (frame record push) itself, so a
+ * callee's first body instruction is at +0x8.
+ *
+ * The hot loop does one Atomics.load of the CPU's ATTN word per instruction
+ * plus a local `recheck` flag for changes made by the CPU itself (DAIF, PMR,
+ * EOI, ERET); the full GIC evaluation happens only when one of them is set.
+ */
+import {
+  CpuLayout, ATTN_STOP, ATTN_POWER, ATTN_GIC, ATTN_EVENT, SCR_FIQ, SCR_IRQ, SCTLR_NMI, SCTLR_SPINTMASK,
+  CNTV_CTL_ENABLE, CNTV_CTL_IMASK, mpidrAffinity, mpidrOf, cpuOfAffinity,
+} from './layout.js';
+import {
+  PSR_I, PSR_F, PSR_DAIF, PSR_ALLINT, PSR_MODE_MASK, PSR_MODE_EL1H, PSR_MODE_EL3H, pstateEl, daifImmToBits,
+} from './pstate.js';
+import {
+  OP_NONE, OP_CALL, OP_WAIT, OP_SMC, OP_ERET, OP_EXC, PROLOGUE_SLOTS,
+  WAIT_NONE, WAIT_WFI, WAIT_WFE, WAIT_EL3, WAIT_OFF, type Guest, type PlacedFn,
+} from './isa.js';
+import { VEC_SYNC, VEC_IRQ, VEC_FIQ, VEC_CUR_SPX, VEC_CUR_SP0, VEC_LOWER_A64 } from './exception.js';
+import { PT_REGS } from './ptregs.js';
+import { SYS, CNTFRQ, el3Only, SYS_NAMES } from './sysregs.js';
+import type { KernelImage } from './image.js';
+import type { MachineShared } from '../src/machine/shared.js';
+import type { GuestClock } from '../src/machine/clock.js';
+import { ControlLayout, monitorBucket } from '../src/machine/control.js';
+import { kick, endRun } from '../src/machine/runstate.js';
+import { CpuInterface } from '../src/gic/cpuif.js';
+import { LINE_FIQ, LINE_IRQ, LINE_NONE, lineFor, type Hppi } from '../src/gic/signal.js';
+import { GROUP0, GROUP1NS } from '../src/gic/layout.js';
+import { generateSgi } from '../src/gic/sgi.js';
+import { gicdRead, gicdWrite } from '../src/gic/distributor.js';
+import { gicrRead, gicrWrite, setPpiInput } from '../src/gic/redistributor.js';
+import {
+  GICD_BASE, GICD_SIZE, GICR_BASE, GICR_STRIDE, esrDataAbort, DFSC_TRANSLATION_L0, DFSC_ALIGNMENT,
+  EC_UNKNOWN, EC_BRK64, ESR_EC_SHIFT, ESR_IL,
+} from '../src/machine/memory.js';
+import { T } from '../src/trace/events.js';
+import type { TraceWriter } from '../src/trace/ring.js';
+import { ModelError } from '../src/errors.js';
+
+const F = CpuLayout.fields;
+
+/** Results of `run()`. */
+export const RUN_BUDGET = 0; // budget used up; runnable
+export const RUN_WAIT = 1; // asleep until a wake condition (engine sleeps, then calls run again)
+export const RUN_STOPPED = 2; // the machine run ended
+export const RUN_OFF = 3; // powered off (PSCI); engine waits for CPU_ON, then calls run again
+
+/** What the firmware asks the core to do when it leaves EL3. */
+export const EL3_ERET = 0; // ERET to ELR_EL3 with SPSR_EL3
+export const EL3_STAY = 1; // remain at EL3 (wedged) until the deadline set with el3StayUntil
+export const EL3_OFF = 2; // power the PE down
+export const EL3_HALT = 3; // the machine run ended (SYSTEM_RESET, SYSTEM_OFF)
+
+export interface El3Handler {
+  /** SMC from EL1; the core has already entered EL3 (ELR_EL3, SPSR_EL3 saved; PSTATE EL3h, DAIF set). */
+  smc(core: CpuCore): number;
+  /** A Group 0 interrupt taken as FIQ to EL3. */
+  fiq(core: CpuCore): number;
+  /** A PE stuck at EL3 (EL3_STAY) reached its deadline. */
+  wedgeEnd(core: CpuCore): number;
+  /** CPU_ON brought this PE up: warm boot, ending with ELR_EL3/SPSR_EL3/x0 set for the entry point. */
+  warmBoot(core: CpuCore): number;
+}
+
+export interface CoreConfig {
+  readonly priBits: number;
+  /** FEAT_NMI (PSTATE.ALLINT, SCTLR_ELx.NMI). */
+  readonly featNmi: boolean;
+  /** Guest ns per retired instruction used where the model converts work to time (sim engine). */
+  readonly maxFrames?: number;
+}
+
+/** Data-abort retry operations: a faulting access is re-executed when its frame resumes. */
+const R_LDR = 1, R_STR = 2, R_CAS = 3, R_LDADD = 4, R_LDCLR = 5, R_LDSET = 6, R_SWP = 7,
+  R_LDR64 = 8, R_STR64 = 9, R_LDRB = 10, R_STRB = 11;
+const WRITES = [false, false, true, true, true, true, true, true, false, true, false, true];
+
+const FRAME = 0;
+const BOUNDARY = 1;
+export const B_EL1 = 1; // an exception taken to EL1
+export const B_EL3 = 2; // a Non-secure context saved by EL3 (SDEI dispatch)
+
+class Frame {
+  kind = FRAME;
+  gen: Guest | null = null;
+  fn: PlacedFn | null = null;
+  slot = 0;
+  ret = 0;
+  viaBl = false;
+  retryOp = 0;
+  retryA = 0;
+  retryB = 0;
+  retryC = 0;
+  bKind = 0;
+  savedPc = 0;
+  savedEl = 0;
+  savedSp = 0;
+  handle = 0;
+}
+
+const TWO32 = 0x1_0000_0000;
+
+export class CpuCore<Ctx = any> {
+  readonly cpu: number;
+  readonly m: MachineShared;
+  readonly image: KernelImage;
+  readonly clock: GuestClock;
+  readonly el3: El3Handler;
+  readonly gic: CpuInterface;
+  readonly cfg: CoreConfig;
+  trace: TraceWriter | null;
+  /** Guest context object handed to every guest function (the kernel model's per-CPU state). */
+  ctx!: Ctx;
+
+  // ---- hot execution state ----
+  private gen: Guest | null = null;
+  private fn: PlacedFn | null = null;
+  private slot = 0;
+  private fnSize = 1;
+  private viaBl = false;
+  /** Value delivered to the top frame by the next `next()` (the last instruction's result). */
+  ret = 0;
+  retired = 0;
+  /** A local change (DAIF, PMR, EOI, ERET, timer) requires re-evaluating interrupts. */
+  recheck = true;
+  private retryOp = 0;
+  private retryA = 0;
+  private retryB = 0;
+  private retryC = 0;
+
+  private readonly stack: Frame[] = [];
+  private depth = 0;
+  private nextHandle = 1;
+
+  // pending call (BL)
+  private callFn: PlacedFn | null = null;
+  private callA0 = 0;
+  private callA1 = 0;
+  private callA2 = 0;
+  private callA3 = 0;
+
+  // pending synchronous exception
+  private excEsr = 0;
+  private excFar = 0;
+  private excOff = VEC_SYNC;
+
+  // waiting
+  private sleeping = false;
+  waitKind = WAIT_NONE;
+  private waitDeadline = Infinity;
+  private el3WakeOnIrq = false;
+  /** EXT: a model alarm (scenario fault or trigger time): wakes any wait of this CPU once. */
+  alarm = Infinity;
+  private stopRequested = false;
+  private powerRequested = false;
+
+  // shared-memory indexes
+  private readonly cpu32: Int32Array;
+  private readonly cpuF64: Float64Array;
+  private readonly ram32: Int32Array;
+  private readonly ramU8: Uint8Array;
+  private readonly ramBase: number;
+  private readonly ramBytes: number;
+  private readonly i0: number;
+  private readonly f0: number;
+  private readonly iAttn: number;
+  private readonly iPstate: number;
+  private readonly fSp: number;
+  private readonly fX: number;
+  readonly mpidr: number;
+
+  constructor(m: MachineShared, cpu: number, image: KernelImage, clock: GuestClock, el3: El3Handler, cfg: CoreConfig, trace: TraceWriter | null) {
+    this.m = m;
+    this.cpu = cpu;
+    this.image = image;
+    this.clock = clock;
+    this.el3 = el3;
+    this.cfg = cfg;
+    this.trace = trace;
+    this.mpidr = mpidrOf(cpu);
+    this.gic = new CpuInterface(m, cpu, mpidrAffinity(this.mpidr), cfg.priBits);
+    this.cpu32 = m.cpu32;
+    this.cpuF64 = m.cpuF64;
+    this.ram32 = m.ram32;
+    this.ramU8 = m.ramU8;
+    this.ramBase = m.map.ramBase;
+    this.ramBytes = m.map.ramBytes;
+    this.i0 = m.cpuI(cpu, 0);
+    this.f0 = m.cpuF(cpu, 0);
+    this.iAttn = this.i0 + F.ATTN.index;
+    this.iPstate = this.i0 + F.PSTATE.index;
+    this.fSp = this.f0 + F.SP_EL1.index;
+    this.fX = this.f0 + F.X.index;
+    for (let i = 0; i < 64; i++) this.stack.push(new Frame());
+    if (Atomics.load(this.cpu32, this.iAttn) & ATTN_POWER) this.powerRequested = true;
+    // A CPU starts powered off, waiting for CPU_ON (the machine powers on CPU 0 the same way).
+    this.sleeping = true;
+    this.waitKind = WAIT_OFF;
+  }
+
+  // =====================================================================
+  // The step loop
+  // =====================================================================
+
+  /** Runs up to `budget` instructions. */
+  run(budget: number): number {
+    if (this.sleeping) {
+      const r = this.resumeWait();
+      if (r >= 0) return r;
+    }
+    while (budget-- > 0) {
+      if (this.recheck || Atomics.load(this.cpu32, this.iAttn) !== 0) {
+        const r = this.boundary();
+        if (r >= 0) return r;
+      }
+      let op: number;
+      if (this.retryOp !== 0) {
+        op = this.doRetry();
+      } else {
+        const res = this.gen!.next(this.ret);
+        if (res.done === true) {
+          this.doReturn(res.value);
+          continue;
+        }
+        op = res.value;
+      }
+      if (op === OP_NONE) {
+        this.retired++;
+        if (++this.slot >= this.fnSize) this.slot = this.fnSize - 1;
+        continue;
+      }
+      const r = this.dispatch(op);
+      if (r >= 0) return r;
+    }
+    return RUN_BUDGET;
+  }
+
+  private dispatch(op: number): number {
+    switch (op) {
+      case OP_CALL:
+        this.retire();
+        this.doCall();
+        return -1;
+      case OP_WAIT: {
+        if (this.waitSatisfied()) {
+          if (this.stopRequested) return this.stopNow();
+          this.retire();
+          return -1;
+        }
+        return this.goToSleep();
+      }
+      case OP_SMC: {
+        this.retire(); // preferred return address of SMC is the next instruction
+        const fid = this.cpuF64[this.fX]!;
+        const caller = this.gen;
+        this.enterEl3(this.currentPc(), fid);
+        const r = this.el3Exit(this.el3.smc(this));
+        // The SMC's result (x0) goes to the context that made the call, if it continues.
+        if (r < 0 && this.gen === caller) this.ret = this.cpuF64[this.fX]!;
+        return r;
+      }
+      case OP_ERET:
+        this.retired++;
+        this.eretEl1();
+        return -1;
+      case OP_EXC:
+        this.takeEl1(this.excOff, this.currentPc(), this.excEsr, this.excFar);
+        return -1;
+      default:
+        throw this.fault(`unknown opcode ${op} yielded by ${this.fn?.name ?? '?'} (yield an instruction method's result)`);
+    }
+  }
+
+  private retire(): void {
+    this.retired++;
+    if (++this.slot >= this.fnSize) this.slot = this.fnSize - 1;
+  }
+
+  // =====================================================================
+  // Instruction boundary: attention bits and interrupts
+  // =====================================================================
+
+  private absorbAttention(): void {
+    const bits = Atomics.exchange(this.cpu32, this.iAttn, 0);
+    if (bits === 0) return;
+    if (bits & ATTN_STOP) this.stopRequested = true;
+    if (bits & ATTN_POWER) this.powerRequested = true;
+    if (bits & (ATTN_GIC | ATTN_EVENT)) this.recheck = true;
+  }
+
+  private boundary(): number {
+    this.absorbAttention();
+    if (this.stopRequested) return this.stopNow();
+    this.recheck = false;
+    return this.checkInterrupts();
+  }
+
+  /** Takes the signalled interrupt if the PE may take it now (reference sections 4.7, 4.8, 5.3). */
+  private checkInterrupts(): number {
+    const el = this.currentEl();
+    const h = this.gic.signalled(el === 3);
+    if (h === null) return -1;
+    const line = lineFor(h.group, el === 3);
+    const target = this.targetEl(line);
+    if (!this.takeable(line, h, el, target)) return -1;
+    if (target === 3) {
+      this.enterEl3(this.currentPc(), -1);
+      return this.el3Exit(this.el3.fiq(this));
+    }
+    this.takeEl1(line === LINE_IRQ ? VEC_IRQ : VEC_FIQ, this.currentPc(), -1, 0);
+    return -1;
+  }
+
+  private targetEl(line: number): number {
+    const scr = this.cpu32[this.i0 + F.SCR_EL3.index]!;
+    return line === LINE_FIQ ? (scr & SCR_FIQ ? 3 : 1) : (scr & SCR_IRQ ? 3 : 1);
+  }
+
+  /**
+   * Reference section 5.3 (QEMU arm_excp_unmasked): an interrupt for a lower
+   * EL is never taken; for a higher EL (here EL3) always, whatever PSTATE says;
+   * for the current EL it is masked by PSTATE.I/F, and with FEAT_NMI and
+   * SCTLR_EL1.NMI by ALLINT (a superpriority interrupt only by ALLINT).
+   */
+  private takeable(line: number, h: Hppi, el: number, target: number): boolean {
+    if (line === LINE_NONE) return false;
+    if (target < el) return false;
+    if (target > el && !(el === 0 && target === 1)) return true;
+    const ps = this.cpu32[this.iPstate]!;
+    if (this.cfg.featNmi && (this.cpu32[this.i0 + F.SCTLR_EL1.index]! & SCTLR_NMI)) {
+      const allIntMask = (ps & PSR_ALLINT) !== 0 || ((this.cpu32[this.i0 + F.SCTLR_EL1.index]! & SCTLR_SPINTMASK) !== 0 && (ps & 1) !== 0);
+      if (allIntMask) return false;
+      if (h.nmi) return true;
+    }
+    return (ps & (line === LINE_IRQ ? PSR_I : PSR_F)) === 0;
+  }
+
+  /** True if an interrupt is signalled that the PE would take now (WFE wake-up). */
+  private takeableSignalled(): boolean {
+    const el = this.currentEl();
+    const h = this.gic.signalled(el === 3);
+    if (h === null) return false;
+    const line = lineFor(h.group, el === 3);
+    return this.takeable(line, h, el, this.targetEl(line));
+  }
+
+  // =====================================================================
+  // Exceptions to EL1 and ERET
+  // =====================================================================
+
+  /**
+   * Exception entry to EL1 (Arm DDI0487 D1.10; reference section 5.2): SPSR_EL1
+   * and ELR_EL1 saved, PSTATE EL1h with D, A, I, F set (ALLINT per
+   * SCTLR_EL1.SPINTMASK with FEAT_NMI), PC = VBAR_EL1 + vector offset. ESR and
+   * FAR are written for synchronous exceptions only (esr >= 0).
+   */
+  private takeEl1(vecOff: number, elr: number, esr: number, far: number): void {
+    const ps = this.cpu32[this.iPstate]!;
+    const fromEl = pstateEl(ps);
+    const group = fromEl === 1 ? ((ps & 1) ? VEC_CUR_SPX : VEC_CUR_SP0) : VEC_LOWER_A64;
+    const vbar = this.cpuF64[this.f0 + F.VBAR_EL1.index]!;
+    this.cpuF64[this.f0 + F.ELR_EL1.index] = elr;
+    this.cpu32[this.i0 + F.SPSR_EL1.index] = ps;
+    if (esr >= 0) {
+      this.cpu32[this.i0 + F.ESR_EL1.index] = esr | 0;
+      this.cpuF64[this.f0 + F.FAR_EL1.index] = far;
+    }
+    let next = (ps & ~(PSR_MODE_MASK | PSR_DAIF | PSR_ALLINT)) | PSR_MODE_EL1H | PSR_DAIF;
+    if (this.cfg.featNmi && !(this.cpu32[this.i0 + F.SCTLR_EL1.index]! & SCTLR_SPINTMASK)) next |= PSR_ALLINT;
+    this.cpu32[this.iPstate] = next;
+    this.pushTop();
+    this.pushBoundary(B_EL1, elr, fromEl, this.cpuF64[this.fSp]!);
+    const target = vbar + group + vecOff;
+    const f = this.image.entryAt(target);
+    if (!f) throw this.fault(`exception to VBAR_EL1+0x${(group + vecOff).toString(16)} (0x${target.toString(16)}) but no vector code is there`);
+    this.trace?.emit(T.EXC_ENTRY, group + vecOff, elr);
+    this.startFn(f);
+    this.recheck = true;
+  }
+
+  /**
+   * ERET at EL1: PSTATE <- SPSR_EL1, PC <- ELR_EL1. The return address is
+   * matched against the interrupted contexts saved at exception entry (the
+   * innermost first); an ERET to a function entry instead abandons the
+   * current context and starts that function.
+   */
+  private eretEl1(): void {
+    const pc = this.cpuF64[this.f0 + F.ELR_EL1.index]!;
+    const spsr = this.cpu32[this.i0 + F.SPSR_EL1.index]!;
+    if (this.currentEl() !== 1) throw this.fault('ERET to EL1 rules used outside EL1');
+    if (pstateEl(spsr) > 1) throw this.fault(`illegal exception return to EL${pstateEl(spsr)}`);
+    this.cpu32[this.iPstate] = spsr;
+    this.setEventRegister(); // an exception return sets the event register
+    this.recheck = true;
+    this.trace?.emit(T.ERET, pc, pstateEl(spsr));
+    this.transferTo(pc, false);
+  }
+
+  /** Resumes the context that returns to `pc`, or starts the function at `pc`. */
+  private transferTo(pc: number, fromEl3: boolean): void {
+    if (fromEl3 && this.gen !== null && pc === this.currentPc()) return; // ordinary return from the SMC/FIQ
+    const top = this.topBoundary();
+    if (top >= 0 && this.stack[top]!.savedPc === pc) {
+      this.unwindTo(top);
+      return;
+    }
+    const f = this.image.entryAt(pc);
+    if (f) {
+      // The current context (above the innermost boundary) is abandoned.
+      // The boundary stays, so a later ERET to its return address still resumes it.
+      if (this.gen !== null) this.depth = top + 1;
+      this.startFn(f);
+      return;
+    }
+    for (let i = top - 1; i >= 0; i--) {
+      const fr = this.stack[i]!;
+      if (fr.kind === BOUNDARY && fr.savedPc === pc) {
+        this.unwindTo(i);
+        return;
+      }
+    }
+    throw this.fault(`ERET to 0x${pc.toString(16)} (${this.image.symbolize(pc)}), which is neither an interrupted context nor a function entry`, 'guest-code');
+  }
+
+  // =====================================================================
+  // EL3: SMC and FIQ entry, exits requested by the firmware
+  // =====================================================================
+
+  private enterEl3(elr: number, fid: number): void {
+    const ps = this.cpu32[this.iPstate]!;
+    this.cpuF64[this.f0 + F.ELR_EL3.index] = elr;
+    this.cpu32[this.i0 + F.SPSR_EL3.index] = ps;
+    this.cpu32[this.iPstate] = (ps & ~(PSR_MODE_MASK | PSR_DAIF | PSR_ALLINT)) | PSR_MODE_EL3H | PSR_DAIF;
+    this.trace?.emit(T.EL3_ENTRY, fid, elr);
+  }
+
+  private el3Exit(exit: number): number {
+    switch (exit) {
+      case EL3_ERET:
+        this.eretEl3();
+        return -1;
+      case EL3_STAY:
+        this.waitKind = WAIT_EL3;
+        return this.goToSleep();
+      case EL3_OFF:
+        this.powerDown();
+        return RUN_OFF;
+      case EL3_HALT:
+        return this.stopNow();
+      default:
+        throw this.fault(`firmware returned unknown EL3 exit ${exit}`);
+    }
+  }
+
+  private eretEl3(): void {
+    const pc = this.cpuF64[this.f0 + F.ELR_EL3.index]!;
+    const spsr = this.cpu32[this.i0 + F.SPSR_EL3.index]!;
+    this.cpu32[this.iPstate] = spsr;
+    this.setEventRegister();
+    this.recheck = true;
+    this.trace?.emit(T.EL3_EXIT, this.cpuF64[this.fX]!, pc);
+    this.transferTo(pc, true);
+  }
+
+  /**
+   * Firmware: keep the PE at EL3 until guest time `t` (Infinity: forever), or,
+   * with `wakeOnInterrupt`, until an interrupt is signalled to it (WFI at EL3,
+   * as CPU_SUSPEND does).
+   */
+  el3StayUntil(t: number, wakeOnInterrupt = false): void {
+    this.waitDeadline = t;
+    this.el3WakeOnIrq = wakeOnInterrupt;
+  }
+
+  /** Firmware: the PE lost its Non-secure context (power-down suspend): drop every frame. */
+  el3DiscardContexts(): void {
+    for (let k = 0; k < this.depth; k++) this.stack[k]!.gen = null;
+    this.depth = 0;
+    this.gen = null;
+    this.fn = null;
+    this.retryOp = 0;
+  }
+
+  /**
+   * Firmware: save the interrupted Non-secure context (SDEI dispatch). The next
+   * ERET from EL3 then starts the function at ELR_EL3. Returns a handle.
+   */
+  el3SaveContext(): number {
+    const sp = this.cpuF64[this.fSp]!;
+    const pc = this.cpuF64[this.f0 + F.ELR_EL3.index]!;
+    this.pushTop();
+    const h = this.nextHandle++;
+    this.pushBoundary(B_EL3, pc, pstateEl(this.cpu32[this.i0 + F.SPSR_EL3.index]!), sp);
+    this.stack[this.depth - 1]!.handle = h;
+    this.gen = null;
+    this.fn = null;
+    return h;
+  }
+
+  private findHandle(h: number): number {
+    for (let i = this.depth - 1; i >= 0; i--) {
+      const fr = this.stack[i]!;
+      if (fr.kind === BOUNDARY && fr.handle === h) return i;
+    }
+    return -1;
+  }
+
+  /** Firmware: drop everything above the context saved as `h` and make it current again (SDEI COMPLETE). */
+  el3ResumeContext(h: number): boolean {
+    const i = this.findHandle(h);
+    if (i < 0) return false;
+    this.unwindTo(i);
+    return true;
+  }
+
+  /**
+   * Firmware: turn the context saved as `h` into one interrupted by an
+   * exception to EL1 (SDEI COMPLETE_AND_RESUME): an EL1 ERET to its PC will
+   * resume it. The current context stays until the ERET from EL3 decides.
+   */
+  el3ConvertToEl1Exception(h: number, elr: number): boolean {
+    const i = this.findHandle(h);
+    if (i < 0) return false;
+    const b = this.stack[i]!;
+    b.bKind = B_EL1;
+    b.savedPc = elr;
+    b.handle = 0;
+    return true;
+  }
+
+  /** Whether the saved context `h` still exists (it is lost when the PE powers off). */
+  el3HasContext(h: number): boolean {
+    return this.findHandle(h) >= 0;
+  }
+
+  // =====================================================================
+  // Frames
+  // =====================================================================
+
+  private pushTop(): void {
+    if (this.gen === null) return;
+    const fr = this.slotFrame();
+    fr.kind = FRAME;
+    fr.gen = this.gen;
+    fr.fn = this.fn;
+    fr.slot = this.slot;
+    fr.ret = this.ret;
+    fr.viaBl = this.viaBl;
+    fr.retryOp = this.retryOp;
+    fr.retryA = this.retryA;
+    fr.retryB = this.retryB;
+    fr.retryC = this.retryC;
+    this.retryOp = 0;
+    this.gen = null;
+    this.fn = null;
+  }
+
+  private pushBoundary(kind: number, pc: number, el: number, sp: number): void {
+    const fr = this.slotFrame();
+    fr.kind = BOUNDARY;
+    fr.gen = null;
+    fr.fn = null;
+    fr.bKind = kind;
+    fr.savedPc = pc;
+    fr.savedEl = el;
+    fr.savedSp = sp;
+    fr.handle = 0;
+  }
+
+  private slotFrame(): Frame {
+    if (this.depth >= (this.cfg.maxFrames ?? 512)) throw this.fault(`more than ${this.cfg.maxFrames ?? 512} nested frames (runaway recursion?)`);
+    if (this.depth === this.stack.length) this.stack.push(new Frame());
+    return this.stack[this.depth++]!;
+  }
+
+  private popTopFrom(fr: Frame): void {
+    this.gen = fr.gen;
+    this.fn = fr.fn;
+    this.fnSize = fr.fn!.size;
+    this.slot = fr.slot;
+    this.ret = fr.ret;
+    this.viaBl = fr.viaBl;
+    this.retryOp = fr.retryOp;
+    this.retryA = fr.retryA;
+    this.retryB = fr.retryB;
+    this.retryC = fr.retryC;
+    fr.gen = null;
+  }
+
+  private topBoundary(): number {
+    for (let i = this.depth - 1; i >= 0; i--) if (this.stack[i]!.kind === BOUNDARY) return i;
+    return -1;
+  }
+
+  /** Pops down to boundary `i` and resumes the frame it interrupted. */
+  private unwindTo(i: number): void {
+    const below = this.stack[i - 1];
+    if (!below || below.kind !== FRAME || below.gen === null) throw this.fault('exception boundary without an interrupted frame');
+    for (let k = i; k < this.depth; k++) this.stack[k]!.gen = null;
+    this.depth = i - 1;
+    this.popTopFrom(below);
+  }
+
+  private startFn(f: PlacedFn): void {
+    const x = this.cpuF64;
+    this.fn = f;
+    this.fnSize = f.size;
+    this.slot = 0;
+    this.viaBl = false;
+    this.retryOp = 0;
+    this.ret = 0;
+    this.gen = f.body(this.ctx, x[this.fX]!, x[this.fX + 1]!, x[this.fX + 2]!, x[this.fX + 3]!);
+  }
+
+  /** BL: x30 = return address, frame record {x29, x30} pushed, x29 = sp; the callee starts at +0x8. */
+  private doCall(): void {
+    const f = this.callFn!;
+    this.callFn = null;
+    const lr = this.currentPc();
+    const x = this.cpuF64;
+    let sp = x[this.fSp]! - 16;
+    this.store64Raw(sp, x[this.fX + 29]!);
+    this.store64Raw(sp + 8, lr);
+    x[this.fSp] = sp;
+    x[this.fX + 29] = sp;
+    x[this.fX + 30] = lr;
+    this.pushTop();
+    this.fn = f;
+    this.fnSize = f.size;
+    this.slot = PROLOGUE_SLOTS;
+    this.viaBl = true;
+    this.ret = 0;
+    x[this.fX] = this.callA0;
+    x[this.fX + 1] = this.callA1;
+    x[this.fX + 2] = this.callA2;
+    x[this.fX + 3] = this.callA3;
+    this.gen = f.body(this.ctx, this.callA0, this.callA1, this.callA2, this.callA3);
+    if (f.traced) this.trace?.emit(T.CALL, f.id, lr);
+  }
+
+  /** RET: the frame record is popped and the caller resumes with the return value (x0). */
+  private doReturn(value: number | void): void {
+    this.retired++;
+    const fn = this.fn!;
+    const below = this.depth > 0 ? this.stack[this.depth - 1]! : null;
+    if (!this.viaBl || below === null || below.kind !== FRAME) {
+      throw this.fault(`${fn.name} returned, but it was entered by an exception, ERET or CPU_ON and has no caller`, 'guest-code');
+    }
+    const x = this.cpuF64;
+    const sp = x[this.fSp]!;
+    x[this.fX + 29] = this.load64Raw(sp);
+    x[this.fX + 30] = this.load64Raw(sp + 8);
+    x[this.fSp] = sp + 16;
+    if (fn.traced) this.trace?.emit(T.RETURN, fn.id, 0);
+    this.depth--;
+    this.popTopFrom(below);
+    const v = value === undefined ? 0 : value;
+    x[this.fX] = v;
+    this.ret = v;
+  }
+
+  // =====================================================================
+  // Waiting, power
+  // =====================================================================
+
+  /** The guest time at which this CPU must wake even without an event. */
+  wakeDeadline(): number {
+    let d = this.alarm;
+    if (this.waitKind === WAIT_OFF) return Infinity;
+    if (this.waitKind === WAIT_EL3) return Math.min(d, this.waitDeadline);
+    if (this.waitDeadline < d) d = this.waitDeadline;
+    const t = this.timerDeadline();
+    return t < d ? t : d;
+  }
+
+  private goToSleep(): number {
+    this.sleeping = true;
+    this.publish();
+    this.trace?.emit(T.SLEEP, this.waitKind, this.currentPc());
+    return RUN_WAIT;
+  }
+
+  /** Re-evaluates the wait; returns -1 to continue executing, or a RUN_* code. */
+  private resumeWait(): number {
+    if (!this.waitSatisfied()) return this.waitKind === WAIT_OFF ? RUN_OFF : RUN_WAIT;
+    // Stopped while asleep: keep the wait state so the final state says what the CPU was doing.
+    if (this.stopRequested) return this.stopNow();
+    this.sleeping = false;
+    const kind = this.waitKind;
+    this.waitKind = WAIT_NONE;
+    this.cpu32[this.i0 + F.WAIT_KIND.index] = WAIT_NONE;
+    this.trace?.emit(T.WAKE, kind, 0);
+    switch (kind) {
+      case WAIT_WFI:
+      case WAIT_WFE:
+        this.retire();
+        return -1;
+      case WAIT_EL3:
+        return this.el3Exit(this.el3.wedgeEnd(this));
+      case WAIT_OFF:
+        return this.powerOn();
+      default:
+        return -1;
+    }
+  }
+
+  private waitSatisfied(): boolean {
+    this.absorbAttention();
+    if (this.stopRequested) return true;
+    if (this.waitKind === WAIT_OFF) return this.powerRequested;
+    const now = this.clock.now();
+    if (now >= this.alarm) {
+      this.alarm = Infinity;
+      if (this.waitKind !== WAIT_EL3) return true;
+    }
+    if (this.waitKind === WAIT_EL3) {
+      return now >= this.waitDeadline || (this.el3WakeOnIrq && this.gic.signalled(false) !== null);
+    }
+    this.pollTimer(now);
+    if (now >= this.waitDeadline) return true;
+    if (this.waitKind === WAIT_WFI) return this.gic.signalled(this.currentEl() === 3) !== null;
+    // WFE
+    if (Atomics.exchange(this.cpu32, this.i0 + F.EVENT_REG.index, 0) !== 0) return true;
+    return this.takeableSignalled();
+  }
+
+  private powerDown(): void {
+    for (let k = 0; k < this.depth; k++) this.stack[k]!.gen = null;
+    this.depth = 0;
+    this.gen = null;
+    this.fn = null;
+    this.retryOp = 0;
+    this.sleeping = true;
+    this.waitKind = WAIT_OFF;
+    this.alarm = Infinity;
+    this.cpu32[this.i0 + F.WAIT_KIND.index] = WAIT_OFF;
+    this.trace?.emit(T.POWER_OFF, 0, 0);
+    this.publish();
+  }
+
+  private powerOn(): number {
+    this.powerRequested = false;
+    this.cpu32[this.iPstate] = PSR_MODE_EL3H | PSR_DAIF;
+    this.depth = 0;
+    this.gen = null;
+    this.fn = null;
+    this.recheck = true;
+    const exit = this.el3.warmBoot(this);
+    this.trace?.emit(T.POWER_ON, this.cpuF64[this.f0 + F.ELR_EL3.index]!, 0);
+    return this.el3Exit(exit);
+  }
+
+  private stopNow(): number {
+    this.stopRequested = true;
+    this.publish();
+    return RUN_STOPPED;
+  }
+
+  /** Whether the core is asleep (WFI/WFE/EL3/OFF) and what for. */
+  isSleeping(): boolean {
+    return this.sleeping;
+  }
+
+  isOff(): boolean {
+    return this.sleeping && this.waitKind === WAIT_OFF;
+  }
+
+  // =====================================================================
+  // Generic timer (virtual timer, PPI 27)
+  // =====================================================================
+
+  private timerDeadline(): number {
+    const ctl = this.cpu32[this.i0 + F.CNTV_CTL.index]!;
+    if ((ctl & (CNTV_CTL_ENABLE | CNTV_CTL_IMASK)) !== CNTV_CTL_ENABLE) return Infinity;
+    return this.cpuF64[this.f0 + F.CNTV_CVAL.index]!;
+  }
+
+  /** Drives the timer's level output into the redistributor (ISTATUS && !IMASK). Engines call it between slices. */
+  pollTimer(now: number = this.clock.now()): void {
+    const fire = now >= this.timerDeadline();
+    if (setPpiInput(this.m, this.cpu, 27, fire)) this.recheck = true;
+  }
+
+  // =====================================================================
+  // Architectural state accessors
+  // =====================================================================
+
+  currentPc(): number {
+    return this.fn !== null ? this.fn.base + this.slot * 4 : this.cpuF64[this.f0 + F.PC.index]!;
+  }
+
+  currentEl(): number {
+    return (this.cpu32[this.iPstate]! >> 2) & 3;
+  }
+
+  get pstate(): number {
+    return this.cpu32[this.iPstate]!;
+  }
+  set pstate(v: number) {
+    this.cpu32[this.iPstate] = v;
+    this.recheck = true;
+  }
+
+  /** Reads general-purpose register x<n> (free: part of the instruction that uses it). */
+  x(n: number): number {
+    return this.cpuF64[this.fX + n]!;
+  }
+  setX(n: number, v: number): void {
+    this.cpuF64[this.fX + n] = v;
+  }
+  get sp(): number {
+    return this.cpuF64[this.fSp]!;
+  }
+
+  /** Copies PC and the retired count into shared memory for other threads. */
+  publish(): void {
+    this.cpuF64[this.f0 + F.PC.index] = this.currentPc();
+    this.cpuF64[this.f0 + F.RETIRED.index] = this.retired;
+    this.cpu32[this.i0 + F.WAIT_KIND.index] = this.sleeping ? this.waitKind : WAIT_NONE;
+  }
+
+  /** Return addresses of the frames of the current context, innermost first (for reports). */
+  backtrace(): string[] {
+    const out: string[] = [this.image.symbolize(this.currentPc())];
+    for (let i = this.depth - 1; i >= 0; i--) {
+      const fr = this.stack[i]!;
+      if (fr.kind === BOUNDARY) out.push(`<exception, return to ${this.image.symbolize(fr.savedPc)}>`);
+      else if (fr.fn) out.push(this.image.symbolize(fr.fn.base + fr.slot * 4));
+    }
+    return out;
+  }
+
+  /** Number of exception boundaries currently stacked (nesting depth). */
+  exceptionDepth(): number {
+    let n = 0;
+    for (let i = 0; i < this.depth; i++) if (this.stack[i]!.kind === BOUNDARY) n++;
+    return n;
+  }
+
+  fault(msg: string, code: 'model' | 'guest-code' = 'model'): ModelError {
+    return new ModelError(this.cpu, this.currentPc(), msg, code);
+  }
+
+  private setEventRegister(): void {
+    Atomics.store(this.cpu32, this.i0 + F.EVENT_REG.index, 1);
+  }
+
+  // =====================================================================
+  // Guest memory
+  // =====================================================================
+
+  /** Word index into RAM, -1 if `addr` is not a 4-aligned RAM address. */
+  private ramIdx(addr: number, align: number): number {
+    const off = addr - this.ramBase;
+    if (off >= 0 && off + align <= this.ramBytes && (off & (align - 1)) === 0) return off;
+    return -1;
+  }
+
+  private store64Raw(addr: number, v: number): void {
+    const off = this.ramIdx(addr, 8);
+    if (off < 0) throw this.fault(`stack access at 0x${addr.toString(16)} outside RAM (stack overflow?)`);
+    const hi = Math.floor(v / TWO32);
+    Atomics.store(this.ram32, off >> 2, v - hi * TWO32);
+    Atomics.store(this.ram32, (off >> 2) + 1, hi);
+  }
+
+  private load64Raw(addr: number): number {
+    const off = this.ramIdx(addr, 8);
+    if (off < 0) throw this.fault(`stack access at 0x${addr.toString(16)} outside RAM (stack overflow?)`);
+    return (Atomics.load(this.ram32, off >> 2) >>> 0) + Atomics.load(this.ram32, (off >> 2) + 1) * TWO32;
+  }
+
+  /** A store hit a RAM word: clear the exclusive monitors armed on it (WFE wake-up). */
+  private monitorHit(addr: number): void {
+    const b = monitorBucket(addr);
+    if (Atomics.load(this.m.ctl32, ControlLayout.fields.MONITOR_FILTER.index + b) === 0) return;
+    for (let pe = 0; pe < this.m.ncpus; pe++) {
+      const mi = this.m.cpuI(pe, F.MONITOR.index);
+      if (Atomics.compareExchange(this.cpu32, mi, addr, 0) === addr) {
+        // The CAS winner owns the filter count; the event register then wakes WFE.
+        Atomics.sub(this.m.ctl32, ControlLayout.fields.MONITOR_FILTER.index + b, 1);
+        Atomics.store(this.cpu32, this.m.cpuI(pe, F.EVENT_REG.index), 1);
+        kick(this.m, pe, ATTN_EVENT);
+      }
+    }
+  }
+
+  private memOp(op: number, addr: number, a: number, b: number): number {
+    const align = op === R_LDR64 || op === R_STR64 ? 8 : op === R_LDRB || op === R_STRB ? 1 : 4;
+    const off = this.ramIdx(addr, align);
+    if (off < 0) return this.mmioOrAbort(op, addr, a, b);
+    const i = off >> 2;
+    const r = this.ram32;
+    switch (op) {
+      case R_LDR: this.ret = Atomics.load(r, i); break;
+      case R_STR: Atomics.store(r, i, a); this.monitorHit(addr); break;
+      case R_CAS: this.ret = Atomics.compareExchange(r, i, a, b); this.monitorHit(addr); break;
+      case R_LDADD: this.ret = Atomics.add(r, i, a); this.monitorHit(addr); break;
+      case R_LDCLR: this.ret = Atomics.and(r, i, ~a); this.monitorHit(addr); break;
+      case R_LDSET: this.ret = Atomics.or(r, i, a); this.monitorHit(addr); break;
+      case R_SWP: this.ret = Atomics.exchange(r, i, a); this.monitorHit(addr); break;
+      case R_LDR64: this.ret = (Atomics.load(r, i) >>> 0) + Atomics.load(r, i + 1) * TWO32; break;
+      case R_STR64: {
+        const hi = Math.floor(a / TWO32);
+        Atomics.store(r, i, a - hi * TWO32);
+        Atomics.store(r, i + 1, hi);
+        this.monitorHit(addr);
+        break;
+      }
+      case R_LDRB: this.ret = Atomics.load(this.ramU8, off); break;
+      case R_STRB: Atomics.store(this.ramU8, off, a); this.monitorHit(addr & ~3); break;
+    }
+    return OP_NONE;
+  }
+
+  private mmioOrAbort(op: number, addr: number, a: number, b: number): number {
+    const ns = this.currentEl() !== 3;
+    const width = op === R_LDRB || op === R_STRB ? 1 : 4;
+    const misaligned = (addr & (width - 1)) !== 0;
+    if (!misaligned && (op === R_LDR || op === R_STR || op === R_LDRB || op === R_STRB)) {
+      if (addr >= GICD_BASE && addr < GICD_BASE + GICD_SIZE) {
+        if (op === R_LDR || op === R_LDRB) this.ret = gicdRead(this.m, (addr - GICD_BASE) & ~3, ns, this.cfg.priBits) >>> (8 * (addr & 3)) & (width === 1 ? 0xff : 0xffffffff);
+        else gicdWrite(this.m, addr - GICD_BASE, a, ns, this.cfg.priBits, width);
+        return OP_NONE;
+      }
+      if (addr >= GICR_BASE && addr < this.m.map.gicrEnd) {
+        const pe = Math.floor((addr - GICR_BASE) / GICR_STRIDE);
+        const off = addr - GICR_BASE - pe * GICR_STRIDE;
+        if (op === R_LDR || op === R_LDRB) this.ret = gicrRead(this.m, pe, off & ~3, ns) >>> (8 * (off & 3)) & (width === 1 ? 0xff : 0xffffffff);
+        else gicrWrite(this.m, pe, off, a, ns, this.cfg.priBits, width);
+        return OP_NONE;
+      }
+    }
+    // Synchronous data abort (reference section 5.2; DDI0487 D17.2.37): ESR.EC = DABT_CUR, FAR = address.
+    const inRam = addr - this.ramBase >= 0 && addr - this.ramBase < this.ramBytes;
+    this.excEsr = esrDataAbort(WRITES[op]!, inRam ? DFSC_ALIGNMENT : DFSC_TRANSLATION_L0);
+    this.excFar = addr;
+    this.excOff = VEC_SYNC;
+    this.retryOp = op;
+    this.retryA = addr;
+    this.retryB = a;
+    this.retryC = b;
+    this.trace?.emit(T.DATA_ABORT, addr, this.currentPc());
+    return OP_EXC;
+  }
+
+  private doRetry(): number {
+    const op = this.retryOp;
+    this.retryOp = 0;
+    return this.memOp(op, this.retryA, this.retryB, this.retryC);
+  }
+
+  // =====================================================================
+  // Instruction methods (guest code yields their results)
+  // =====================================================================
+
+  /** NOP (also ISB, DMB, DSB: the model's memory is sequentially consistent). */
+  nop(): number { return OP_NONE; }
+  isb(): number { return OP_NONE; }
+  dsb(): number { return OP_NONE; }
+  dmb(): number { return OP_NONE; }
+  /** YIELD (cpu_relax). */
+  yield_(): number { return OP_NONE; }
+
+  /** LDR (32-bit). */
+  ldr(addr: number): number { return this.memOp(R_LDR, addr, 0, 0); }
+  /** STR (32-bit). */
+  str(addr: number, v: number): number { return this.memOp(R_STR, addr, v, 0); }
+  /** LDR (64-bit); the value must be a safe integer. */
+  ldr64(addr: number): number { return this.memOp(R_LDR64, addr, 0, 0); }
+  str64(addr: number, v: number): number { return this.memOp(R_STR64, addr, v, 0); }
+  ldrb(addr: number): number { return this.memOp(R_LDRB, addr, 0, 0); }
+  strb(addr: number, v: number): number { return this.memOp(R_STRB, addr, v & 0xff, 0); }
+  /** CAS: returns the old value; stores `v` if it equalled `expected`. */
+  cas(addr: number, expected: number, v: number): number { return this.memOp(R_CAS, addr, expected, v); }
+  /** LDADD: atomic add, returns the old value. */
+  ldadd(addr: number, v: number): number { return this.memOp(R_LDADD, addr, v, 0); }
+  /** LDCLR: atomic bit clear, returns the old value (test_and_clear_bit). */
+  ldclr(addr: number, bits: number): number { return this.memOp(R_LDCLR, addr, bits, 0); }
+  /** LDSET: atomic bit set, returns the old value (test_and_set_bit). */
+  ldset(addr: number, bits: number): number { return this.memOp(R_LDSET, addr, bits, 0); }
+  swp(addr: number, v: number): number { return this.memOp(R_SWP, addr, v, 0); }
+
+  /** LDXR: load and arm this PE's exclusive monitor on `addr` (a later store to it sets the event register). */
+  ldxr(addr: number): number {
+    this.disarmMonitor();
+    const off = this.ramIdx(addr, 4);
+    if (off >= 0) {
+      Atomics.add(this.m.ctl32, ControlLayout.fields.MONITOR_FILTER.index + monitorBucket(addr), 1);
+      Atomics.store(this.cpu32, this.i0 + F.MONITOR.index, addr);
+    }
+    return this.memOp(R_LDR, addr, 0, 0);
+  }
+
+  /** CLREX. */
+  clrex(): number {
+    this.disarmMonitor();
+    return OP_NONE;
+  }
+
+  private disarmMonitor(): void {
+    const mi = this.i0 + F.MONITOR.index;
+    const old = Atomics.load(this.cpu32, mi);
+    if (old !== 0 && Atomics.compareExchange(this.cpu32, mi, old, 0) === old) {
+      Atomics.sub(this.m.ctl32, ControlLayout.fields.MONITOR_FILTER.index + monitorBucket(old), 1);
+    }
+  }
+
+  /** B to `label` (a slot obtained from `label()`): loops keep meaningful PCs. */
+  b(label: number): number {
+    this.slot = label - 1; // the retirement increment lands on `label`
+    return OP_NONE;
+  }
+
+  /** The slot of the next instruction, for `b()` (not an instruction). */
+  label(): number {
+    return this.slot;
+  }
+
+  /** BL to a placed guest function with up to four arguments (x0-x3). */
+  bl(fn: PlacedFn, a0 = 0, a1 = 0, a2 = 0, a3 = 0): number {
+    this.callFn = fn;
+    this.callA0 = a0;
+    this.callA1 = a1;
+    this.callA2 = a2;
+    this.callA3 = a3;
+    return OP_CALL;
+  }
+
+  /** ERET (at EL1). */
+  eret(): number { return OP_ERET; }
+
+  /** SMC #0 with function id in x0 and arguments in x1-x7 (unspecified ones keep their values). */
+  smc(fid: number, a1?: number, a2?: number, a3?: number, a4?: number, a5?: number, a6?: number, a7?: number): number {
+    const x = this.cpuF64;
+    const b = this.fX;
+    x[b] = fid;
+    if (a1 !== undefined) x[b + 1] = a1;
+    if (a2 !== undefined) x[b + 2] = a2;
+    if (a3 !== undefined) x[b + 3] = a3;
+    if (a4 !== undefined) x[b + 4] = a4;
+    if (a5 !== undefined) x[b + 5] = a5;
+    if (a6 !== undefined) x[b + 6] = a6;
+    if (a7 !== undefined) x[b + 7] = a7;
+    if (this.currentEl() !== 1) throw this.fault(`SMC from EL${this.currentEl()}`);
+    return OP_SMC;
+  }
+
+  /** WFI: wait until an interrupt is signalled to the PE, even if PSTATE masks it (reference 5.3). */
+  wfi(): number {
+    this.waitKind = WAIT_WFI;
+    this.waitDeadline = Infinity;
+    return OP_WAIT;
+  }
+
+  /** WFE: wait for the event register (SEV, monitor, ERET) or an interrupt the PE would take. */
+  wfe(): number {
+    this.waitKind = WAIT_WFE;
+    this.waitDeadline = Infinity;
+    return OP_WAIT;
+  }
+
+  /**
+   * EXT: a polling loop (udelay, cpu_relax spin) fast-forwarded: wait like
+   * WFE but also until guest time `deadline`. A loop that polls memory with no
+   * other side effect observes exactly what it would observe by polling, since
+   * anything that can change its next step wakes it: a store to the monitored
+   * address (arm it with `ldxr`), an interrupt it would take, SEV, the deadline.
+   */
+  waitUntil(deadline: number): number {
+    this.waitKind = WAIT_WFE;
+    this.waitDeadline = deadline;
+    return OP_WAIT;
+  }
+
+  /** SEV: set the event register of every PE. */
+  sev(): number {
+    for (let pe = 0; pe < this.m.ncpus; pe++) {
+      Atomics.store(this.cpu32, this.m.cpuI(pe, F.EVENT_REG.index), 1);
+      if (pe !== this.cpu) kick(this.m, pe, ATTN_EVENT);
+    }
+    return OP_NONE;
+  }
+
+  /** SEVL: set the local event register. */
+  sevl(): number {
+    Atomics.store(this.cpu32, this.i0 + F.EVENT_REG.index, 1);
+    return OP_NONE;
+  }
+
+  /** BRK #imm: a software breakpoint, synchronous exception EC 0x3c. */
+  brk(imm: number): number {
+    this.excEsr = ((EC_BRK64 << ESR_EC_SHIFT) | ESR_IL | (imm & 0xffff)) >>> 0;
+    this.excFar = 0;
+    this.excOff = VEC_SYNC;
+    return OP_EXC;
+  }
+
+  /** An UNDEFINED instruction (EC 0). */
+  undef(): number {
+    this.excEsr = ((EC_UNKNOWN << ESR_EC_SHIFT) | ESR_IL) >>> 0;
+    this.excFar = 0;
+    this.excOff = VEC_SYNC;
+    return OP_EXC;
+  }
+
+  /** MSR DAIFSet, #imm. */
+  daifSet(imm: number): number {
+    this.cpu32[this.iPstate] = this.cpu32[this.iPstate]! | daifImmToBits(imm);
+    return OP_NONE;
+  }
+
+  /** MSR DAIFClr, #imm: may unmask a pending interrupt, taken at the next boundary. */
+  daifClr(imm: number): number {
+    this.cpu32[this.iPstate] = this.cpu32[this.iPstate]! & ~daifImmToBits(imm);
+    this.recheck = true;
+    return OP_NONE;
+  }
+
+  /** MOV SP, x: set the current stack pointer (SP_EL1 at EL1h). */
+  setSp(v: number): number {
+    this.cpuF64[this.fSp] = v;
+    return OP_NONE;
+  }
+
+  /** MOV x<n>, #v (for code that must leave a value in a register, e.g. before ERET or for EVENT_CONTEXT). */
+  mov(n: number, v: number): number {
+    this.cpuF64[this.fX + n] = v;
+    return OP_NONE;
+  }
+
+  /**
+   * kernel_entry (arch/arm64/kernel/entry.S) as one multi-register store:
+   * pushes a struct pt_regs (cpus/ptregs.ts) holding x0-x30, the interrupted
+   * SP, ELR_EL1, SPSR_EL1 and ICC_PMR_EL1 (Non-secure view); SP drops by
+   * PT_REGS_SIZE and the result (also left in x0) is the frame's address.
+   */
+  saveRegs(): number {
+    const x = this.cpuF64;
+    const oldSp = x[this.fSp]!;
+    const sp = oldSp - PT_REGS.SIZE;
+    if (this.ramIdx(sp, 8) < 0) throw this.fault(`pt_regs push at 0x${sp.toString(16)} outside RAM (stack overflow?)`);
+    for (let i = 0; i < 31; i++) this.store64Raw(sp + 8 * i, x[this.fX + i]!);
+    this.store64Raw(sp + PT_REGS.SP, oldSp);
+    this.store64Raw(sp + PT_REGS.PC, x[this.f0 + F.ELR_EL1.index]!);
+    this.store64Raw(sp + PT_REGS.PSTATE, this.cpu32[this.i0 + F.SPSR_EL1.index]! >>> 0);
+    this.store64Raw(sp + PT_REGS.ORIG_X0, x[this.fX]!);
+    const off = sp - this.ramBase + PT_REGS.PMR;
+    Atomics.store(this.ram32, off >> 2, this.gic.readPmr(true));
+    x[this.fSp] = sp;
+    x[this.fX] = sp;
+    this.ret = sp;
+    return OP_NONE;
+  }
+
+  /**
+   * kernel_exit: reloads x0-x30, ELR_EL1 and SPSR_EL1 from the pt_regs at
+   * `regs`, and ICC_PMR_EL1 when `restorePmr` (pseudo-NMI); SP = the saved SP.
+   */
+  restoreRegs(regs: number, restorePmr: boolean): number {
+    const x = this.cpuF64;
+    for (let i = 0; i < 31; i++) x[this.fX + i] = this.load64Raw(regs + 8 * i);
+    x[this.f0 + F.ELR_EL1.index] = this.load64Raw(regs + PT_REGS.PC);
+    this.cpu32[this.i0 + F.SPSR_EL1.index] = this.load64Raw(regs + PT_REGS.PSTATE) | 0;
+    if (restorePmr) {
+      this.gic.writePmr(Atomics.load(this.ram32, (regs - this.ramBase + PT_REGS.PMR) >> 2), true);
+      this.recheck = true;
+    }
+    x[this.fSp] = this.load64Raw(regs + PT_REGS.SP);
+    return OP_NONE;
+  }
+
+  /** ADR x, . : the address of this instruction. */
+  adr(): number {
+    this.ret = this.currentPc();
+    return OP_NONE;
+  }
+
+  /** Guest time (CNTVCT_EL0 at 1 GHz = ns); reading it is an instruction (MRS). */
+  now(): number {
+    this.ret = this.clock.now();
+    return OP_NONE;
+  }
+
+  /** MRS <reg>. */
+  mrs(reg: number): number {
+    const el = this.currentEl();
+    if (el3Only(reg) && el !== 3) return this.undef();
+    const ns = el !== 3;
+    const x = this.cpuF64;
+    const c = this.cpu32;
+    const i0 = this.i0;
+    const f0 = this.f0;
+    let v: number;
+    switch (reg) {
+      case SYS.DAIF: v = c[this.iPstate]! & PSR_DAIF; break;
+      case SYS.ALLINT: v = c[this.iPstate]! & PSR_ALLINT; break;
+      case SYS.CURRENTEL: v = el << 2; break;
+      case SYS.NZCV: v = 0; break;
+      case SYS.ELR_EL1: v = x[f0 + F.ELR_EL1.index]!; break;
+      case SYS.SPSR_EL1: v = c[i0 + F.SPSR_EL1.index]! >>> 0; break;
+      case SYS.ESR_EL1: v = c[i0 + F.ESR_EL1.index]! >>> 0; break;
+      case SYS.FAR_EL1: v = x[f0 + F.FAR_EL1.index]!; break;
+      case SYS.VBAR_EL1: v = x[f0 + F.VBAR_EL1.index]!; break;
+      case SYS.TPIDR_EL1: v = x[f0 + F.TPIDR_EL1.index]!; break;
+      case SYS.SP_EL0: v = x[f0 + F.SP_EL0.index]!; break;
+      case SYS.SP_EL1: v = x[this.fSp]!; break;
+      case SYS.MPIDR_EL1: v = this.mpidr; break;
+      case SYS.SCTLR_EL1: v = c[i0 + F.SCTLR_EL1.index]!; break;
+      case SYS.CNTVCT_EL0: v = this.clock.now(); break;
+      case SYS.CNTFRQ_EL0: v = CNTFRQ; break;
+      case SYS.CNTV_CVAL_EL0: v = x[f0 + F.CNTV_CVAL.index]!; break;
+      case SYS.CNTV_CTL_EL0: {
+        const ctl = c[i0 + F.CNTV_CTL.index]!;
+        v = ctl | (this.clock.now() >= x[f0 + F.CNTV_CVAL.index]! && (ctl & CNTV_CTL_ENABLE) ? 4 : 0); // ISTATUS
+        break;
+      }
+      case SYS.ICC_PMR_EL1: v = this.gic.readPmr(ns); break;
+      case SYS.ICC_RPR_EL1: v = this.gic.readRpr(ns); break;
+      case SYS.ICC_IAR1_EL1: {
+        v = this.gic.acknowledge(GROUP1NS, !ns, !ns);
+        this.recheck = true;
+        if (v < 1020) this.trace?.emit(T.IRQ_ACK, v, this.gic.readRpr(ns));
+        break;
+      }
+      case SYS.ICC_IAR0_EL1: {
+        v = this.gic.acknowledge(GROUP0, true, true);
+        this.recheck = true;
+        if (v < 1020) this.trace?.emit(T.FIQ_EL3, v, 0);
+        break;
+      }
+      case SYS.ICC_HPPIR1_EL1: v = this.gic.readHppir(GROUP1NS); break;
+      case SYS.ICC_HPPIR0_EL1: v = this.gic.readHppir(GROUP0); break;
+      case SYS.ICC_CTLR_EL1: v = this.gic.readCtlr(); break;
+      case SYS.ICC_IGRPEN1_EL1: v = ns ? c[i0 + F.ICC_IGRPEN1.index]! & 1 : c[i0 + F.ICC_IGRPEN1.index]!; break;
+      case SYS.ICC_IGRPEN0_EL1: v = c[i0 + F.ICC_IGRPEN0_EL1.index]!; break;
+      case SYS.ICC_BPR1_EL1: v = c[i0 + F.ICC_BPR1_EL1.index]!; break;
+      case SYS.ICC_SRE_EL1: v = 7; break; // SRE, DFB, DIB: system-register interface only
+      case SYS.SCR_EL3: v = c[i0 + F.SCR_EL3.index]!; break;
+      case SYS.ELR_EL3: v = x[f0 + F.ELR_EL3.index]!; break;
+      case SYS.SPSR_EL3: v = c[i0 + F.SPSR_EL3.index]! >>> 0; break;
+      default:
+        return this.undef();
+    }
+    this.ret = v;
+    return OP_NONE;
+  }
+
+  /** MSR <reg>, v. */
+  msr(reg: number, v: number): number {
+    const el = this.currentEl();
+    if (el3Only(reg) && el !== 3) return this.undef();
+    const ns = el !== 3;
+    const x = this.cpuF64;
+    const c = this.cpu32;
+    const i0 = this.i0;
+    const f0 = this.f0;
+    switch (reg) {
+      case SYS.DAIF:
+        c[this.iPstate] = (c[this.iPstate]! & ~PSR_DAIF) | (v & PSR_DAIF);
+        this.recheck = true;
+        break;
+      case SYS.ALLINT:
+        c[this.iPstate] = (c[this.iPstate]! & ~PSR_ALLINT) | (v & PSR_ALLINT);
+        this.recheck = true;
+        break;
+      case SYS.ELR_EL1: x[f0 + F.ELR_EL1.index] = v; break;
+      case SYS.SPSR_EL1: c[i0 + F.SPSR_EL1.index] = v | 0; break;
+      case SYS.ESR_EL1: c[i0 + F.ESR_EL1.index] = v | 0; break;
+      case SYS.FAR_EL1: x[f0 + F.FAR_EL1.index] = v; break;
+      case SYS.VBAR_EL1: x[f0 + F.VBAR_EL1.index] = v; break;
+      case SYS.TPIDR_EL1: x[f0 + F.TPIDR_EL1.index] = v; break;
+      case SYS.SP_EL0: x[f0 + F.SP_EL0.index] = v; break;
+      case SYS.SP_EL1: x[this.fSp] = v; break;
+      case SYS.SCTLR_EL1: c[i0 + F.SCTLR_EL1.index] = v & 3; this.recheck = true; break;
+      case SYS.CNTV_CVAL_EL0: x[f0 + F.CNTV_CVAL.index] = v; this.pollTimer(); break;
+      case SYS.CNTV_CTL_EL0: c[i0 + F.CNTV_CTL.index] = v & 3; this.pollTimer(); break;
+      case SYS.ICC_PMR_EL1: this.gic.writePmr(v, ns); this.recheck = true; break;
+      case SYS.ICC_EOIR1_EL1:
+        this.gic.endOfInterrupt(v, GROUP1NS, !ns);
+        this.recheck = true;
+        this.trace?.emit(T.EOI, v, 0);
+        break;
+      case SYS.ICC_EOIR0_EL1:
+        this.gic.endOfInterrupt(v, GROUP0, true);
+        this.recheck = true;
+        break;
+      case SYS.ICC_DIR_EL1: this.gic.deactivate(v); this.recheck = true; break;
+      case SYS.ICC_CTLR_EL1: this.gic.writeCtlr(v); break;
+      case SYS.ICC_IGRPEN1_EL1:
+        c[i0 + F.ICC_IGRPEN1.index] = ns ? (c[i0 + F.ICC_IGRPEN1.index]! & ~1) | (v & 1) : v & 3;
+        this.recheck = true;
+        break;
+      case SYS.ICC_IGRPEN0_EL1: c[i0 + F.ICC_IGRPEN0_EL1.index] = v & 1; this.recheck = true; break;
+      case SYS.ICC_BPR1_EL1: c[i0 + F.ICC_BPR1_EL1.index] = Math.max(v & 7, 8 - this.cfg.priBits); this.recheck = true; break;
+      case SYS.ICC_SRE_EL1: break;
+      case SYS.ICC_SGI1R_EL1: this.sendSgi(v, GROUP1NS); break;
+      case SYS.ICC_SGI0R_EL1:
+        // From Non-secure a Group 0 SGI needs GICR_NSACR permission, which the model never grants: dropped.
+        if (!ns) this.sendSgi(v, GROUP0);
+        break;
+      case SYS.SCR_EL3: c[i0 + F.SCR_EL3.index] = v | 0; this.recheck = true; break;
+      case SYS.ELR_EL3: x[f0 + F.ELR_EL3.index] = v; break;
+      case SYS.SPSR_EL3: c[i0 + F.SPSR_EL3.index] = v | 0; break;
+      default:
+        return this.undef();
+    }
+    return OP_NONE;
+  }
+
+  /** Firmware-side SGI generation (ICC_SGI0R_EL1 at EL3), also used by `msr`. */
+  sendSgi(value: number, group: number): number[] {
+    const acc = generateSgi(this.m, this.cpu, value, group);
+    if (this.trace) for (const pe of acc) this.trace.emit(T.SGI_SEND, (Math.floor(value % TWO32) >>> 24) & 0xf, pe);
+    return acc;
+  }
+
+  /** Ends the machine run from guest or firmware code on this CPU. */
+  endRun(outcome: Parameters<typeof endRun>[1], detail: number): boolean {
+    return endRun(this.m, outcome, this.cpu, detail, this.clock.now());
+  }
+
+  /** CPU number of an MPIDR affinity value, -1 if none. */
+  cpuOfMpidr(mpidr: number): number {
+    return cpuOfAffinity(mpidrAffinity(mpidr), this.m.ncpus);
+  }
+
+  /** Name of a system register, for messages. */
+  static sysName(reg: number): string {
+    return SYS_NAMES[reg] ?? `sysreg#${reg}`;
+  }
+}

@@ -1,0 +1,85 @@
+/**
+ * Guest time. The model reads time only through a GuestClock (STYLE.md rule 6);
+ * this is the one module allowed to read the host clock.
+ *
+ * - `HostScaledClock` (threads engine): guest ns = (host ns since the epoch) x
+ *   scale + offset. The offset grows only through idle skips: when every
+ *   powered-on CPU is asleep, the last one to fall asleep moves guest time to
+ *   the earliest wake deadline (src/machine/runstate.ts). So a guest that waits
+ *   out a 1 s stop timeout with nothing else to do costs no host time, while a
+ *   guest that computes sees time pass with the host.
+ * - `VirtualClock` (sim engine): guest time advances with retired instructions,
+ *   as the scheduler reports them, and jumps to the next deadline when nothing
+ *   can run. It never looks at the host.
+ */
+import { ControlLayout } from './control.js';
+
+export interface GuestClock {
+  /** Current guest time in ns. Monotonic. */
+  now(): number;
+  /** Moves guest time forward to at least `t` (idle skip). Never moves it back. */
+  advanceTo(t: number): void;
+  /** Host milliseconds until guest time `t` if nothing skips (for Atomics.wait timeouts). */
+  hostMsUntil(t: number): number;
+}
+
+const C = ControlLayout.fields;
+
+export class HostScaledClock implements GuestClock {
+  private readonly i64: BigInt64Array;
+  private readonly f64: Float64Array;
+  private readonly epoch: bigint;
+  private readonly scale: number;
+
+  constructor(control: SharedArrayBuffer) {
+    this.i64 = new BigInt64Array(control);
+    this.f64 = new Float64Array(control);
+    // Written by the controller before any CPU task starts; the task hand-off orders it.
+    this.epoch = Atomics.load(this.i64, C.CLOCK_EPOCH.index);
+    this.scale = this.f64[C.CLOCK_SCALE.index]!;
+  }
+
+  static start(control: SharedArrayBuffer, scale: number): void {
+    const i64 = new BigInt64Array(control);
+    new Float64Array(control)[C.CLOCK_SCALE.index] = scale;
+    Atomics.store(i64, C.CLOCK_OFFSET.index, 0n);
+    Atomics.store(i64, C.CLOCK_EPOCH.index, process.hrtime.bigint());
+  }
+
+  now(): number {
+    const host = Number(process.hrtime.bigint() - this.epoch);
+    // The offset is read after the host time: a concurrent skip can only make
+    // the result larger, never smaller than an earlier reading.
+    return host * this.scale + Number(Atomics.load(this.i64, C.CLOCK_OFFSET.index));
+  }
+
+  advanceTo(t: number): void {
+    for (;;) {
+      const cur = this.now();
+      if (cur >= t) return;
+      const old = Atomics.load(this.i64, C.CLOCK_OFFSET.index);
+      const next = old + BigInt(Math.ceil(t - cur));
+      // CAS so that two skippers never lose each other's advance; offset only grows.
+      if (Atomics.compareExchange(this.i64, C.CLOCK_OFFSET.index, old, next) === old) return;
+    }
+  }
+
+  hostMsUntil(t: number): number {
+    if (t === Infinity) return Infinity;
+    const d = (t - this.now()) / this.scale / 1e6;
+    return d <= 0 ? 0 : d;
+  }
+}
+
+export class VirtualClock implements GuestClock {
+  t = 0;
+  now(): number {
+    return this.t;
+  }
+  advanceTo(t: number): void {
+    if (t > this.t) this.t = t;
+  }
+  hostMsUntil(): number {
+    return 0;
+  }
+}

@@ -1,0 +1,179 @@
+/**
+ * Who can make progress, and waking those who cannot.
+ *
+ * Each CPU has a RUNSTATE word (RUNNING, SLEEPING, OFF, HALTED) and the control
+ * block counts RUNNABLE CPUs (powered on and not asleep, including a CPU that has
+ * just been woken but whose thread has not run yet). The protocol:
+ *
+ *  - A waker first publishes its reason (Atomics.or into the target's ATTN
+ *    word, or a GIC pending bit before that), then tries CAS(SLEEPING ->
+ *    RUNNING) on the target. Only the CAS winner increments RUNNABLE and rings
+ *    the doorbell, so a CPU is counted exactly once however many wake it.
+ *  - A CPU going to sleep stores its wake deadline, stores SLEEPING, then
+ *    re-reads ATTN: seq-cst Atomics guarantee that either the waker's CAS saw
+ *    SLEEPING or this re-read sees the waker's bit, so no wake-up is lost.
+ *  - The CPU whose sleep brings RUNNABLE to 0 performs the idle skip: guest
+ *    time jumps to the earliest deadline among sleepers, which are then woken.
+ *    If no sleeper has a deadline, nothing can ever happen again: the run is
+ *    hung.
+ *
+ * Both engines use these functions; the threads engine then blocks in
+ * Atomics.wait on the doorbell, the sim engine returns to its scheduler.
+ */
+import {
+  CpuLayout, RUN_RUNNING, RUN_SLEEPING, RUN_OFF, RUN_HALTED, ATTN_STOP,
+} from '../../cpus/layout.js';
+import { ControlLayout, MACHINE_RUNNING, OUTCOME_CODES, type Outcome } from './control.js';
+import type { MachineShared } from './shared.js';
+import type { GuestClock } from './clock.js';
+
+const F = CpuLayout.fields;
+const C = ControlLayout.fields;
+
+/** Publishes `bits` to `cpu` and wakes it if it sleeps. */
+export function kick(m: MachineShared, cpu: number, bits: number): void {
+  // Publish the reason before the wake attempt (see the protocol above).
+  Atomics.or(m.cpu32, m.cpuI(cpu, F.ATTN.index), bits);
+  wakeIfSleeping(m, cpu);
+}
+
+export function wakeIfSleeping(m: MachineShared, cpu: number): boolean {
+  const rs = m.cpuI(cpu, F.RUNSTATE.index);
+  if (Atomics.compareExchange(m.cpu32, rs, RUN_SLEEPING, RUN_RUNNING) !== RUN_SLEEPING) return false;
+  // CAS winner: count it runnable before it can run and fall asleep again.
+  Atomics.add(m.ctl32, C.RUNNABLE.index, 1);
+  ringDoorbell(m, cpu);
+  return true;
+}
+
+export function ringDoorbell(m: MachineShared, cpu: number): void {
+  const db = m.cpuI(cpu, F.DOORBELL.index);
+  // The bump makes a sleeper that has read the old doorbell value return at once from Atomics.wait.
+  Atomics.add(m.cpu32, db, 1);
+  Atomics.notify(m.cpu32, db);
+}
+
+/**
+ * Marks `cpu` asleep until `deadline` (guest ns, Infinity for none). Returns the
+ * number of runnable CPUs left; 0 obliges the caller to run `idleSkip`.
+ */
+export function markSleeping(m: MachineShared, cpu: number, deadline: number): number {
+  m.cpuF64[m.cpuF(cpu, F.WAKE_DEADLINE.index)] = deadline;
+  // The exchange (seq-cst) publishes the deadline written above to the idle skipper.
+  const prev = Atomics.exchange(m.cpu32, m.cpuI(cpu, F.RUNSTATE.index), RUN_SLEEPING);
+  // Only a CPU that was counted runnable gives its count back.
+  if (prev === RUN_RUNNING) return Atomics.sub(m.ctl32, C.RUNNABLE.index, 1) - 1;
+  return Atomics.load(m.ctl32, C.RUNNABLE.index);
+}
+
+/**
+ * The sleeper (or powered-off CPU) wakes itself: its deadline passed, or it saw
+ * a reason after marking itself. `from` is the state it marked (SLEEPING or OFF).
+ */
+export function selfWake(m: MachineShared, cpu: number, from: number = RUN_SLEEPING): void {
+  const rs = m.cpuI(cpu, F.RUNSTATE.index);
+  if (Atomics.compareExchange(m.cpu32, rs, from, RUN_RUNNING) === from) {
+    Atomics.add(m.ctl32, C.RUNNABLE.index, 1);
+  }
+}
+
+export function isSleeping(m: MachineShared, cpu: number): boolean {
+  return Atomics.load(m.cpu32, m.cpuI(cpu, F.RUNSTATE.index)) === RUN_SLEEPING;
+}
+
+/** Marks `cpu` powered off (PSCI CPU_OFF); returns the runnable count left. */
+export function markOff(m: MachineShared, cpu: number): number {
+  m.cpuF64[m.cpuF(cpu, F.WAKE_DEADLINE.index)] = Infinity;
+  const prev = Atomics.exchange(m.cpu32, m.cpuI(cpu, F.RUNSTATE.index), RUN_OFF);
+  if (prev === RUN_RUNNING) return Atomics.sub(m.ctl32, C.RUNNABLE.index, 1) - 1;
+  return Atomics.load(m.ctl32, C.RUNNABLE.index);
+}
+
+/** CPU_ON: an OFF CPU becomes runnable. Returns false if it was not OFF. */
+export function powerOnKick(m: MachineShared, cpu: number, bits: number): boolean {
+  Atomics.or(m.cpu32, m.cpuI(cpu, F.ATTN.index), bits);
+  const rs = m.cpuI(cpu, F.RUNSTATE.index);
+  if (Atomics.compareExchange(m.cpu32, rs, RUN_OFF, RUN_RUNNING) !== RUN_OFF) return false;
+  Atomics.add(m.ctl32, C.RUNNABLE.index, 1);
+  ringDoorbell(m, cpu);
+  return true;
+}
+
+export function markHalted(m: MachineShared, cpu: number): void {
+  const prev = Atomics.exchange(m.cpu32, m.cpuI(cpu, F.RUNSTATE.index), RUN_HALTED);
+  if (prev === RUN_RUNNING) Atomics.sub(m.ctl32, C.RUNNABLE.index, 1);
+  Atomics.add(m.ctl32, C.HALTED.index, 1);
+  Atomics.notify(m.ctl32, C.HALTED.index);
+}
+
+export function machineRunning(m: MachineShared): boolean {
+  return Atomics.load(m.ctl32, C.STATE.index) === MACHINE_RUNNING;
+}
+
+/**
+ * Decides the run's outcome. The first caller wins (CAS on STATE); every CPU
+ * is then told to stop at its next instruction boundary, sleeping and
+ * powered-off ones included. Returns whether this call decided the outcome.
+ */
+export function endRun(m: MachineShared, outcome: Outcome, cpu: number, detail: number, time: number): boolean {
+  const code = OUTCOME_CODES[outcome];
+  if (Atomics.compareExchange(m.ctl32, C.STATE.index, MACHINE_RUNNING, code) !== MACHINE_RUNNING) return false;
+  m.ctlF64[C.END_TIME.index] = time;
+  Atomics.store(m.ctl32, C.END_CPU.index, cpu);
+  Atomics.store(m.ctl32, C.END_DETAIL.index, detail);
+  for (let i = 0; i < m.ncpus; i++) {
+    Atomics.or(m.cpu32, m.cpuI(i, F.ATTN.index), ATTN_STOP);
+    ringDoorbell(m, i);
+  }
+  // Wakes a controller waiting (Atomics.waitAsync) on the outcome word.
+  Atomics.notify(m.ctl32, C.STATE.index);
+  return true;
+}
+
+/**
+ * Called by whoever brought RUNNABLE to 0 (threads engine), or by the sim
+ * scheduler when nothing is runnable. Moves guest time to the earliest sleeper
+ * deadline and wakes every sleeper whose deadline has come; ends the run as
+ * hung if nothing could ever wake, or at the guest-time limit.
+ * Returns the number of CPUs woken.
+ */
+export function idleSkip(m: MachineShared, clock: GuestClock, limit: number): number {
+  let min = Infinity;
+  for (let i = 0; i < m.ncpus; i++) {
+    if (Atomics.load(m.cpu32, m.cpuI(i, F.RUNSTATE.index)) !== RUN_SLEEPING) continue;
+    // The SLEEPING load above synchronises with markSleeping's store: the deadline is current.
+    const d = m.cpuF64[m.cpuF(i, F.WAKE_DEADLINE.index)]!;
+    if (d < min) min = d;
+  }
+  if (Atomics.load(m.ctl32, C.RUNNABLE.index) > 0) return 0; // someone woke meanwhile
+  if (min === Infinity) {
+    endRun(m, 'hung', -1, 0, clock.now());
+    return 0;
+  }
+  if (min > limit) {
+    clock.advanceTo(limit);
+    endRun(m, 'guest-time-limit', -1, 0, limit);
+    return 0;
+  }
+  clock.advanceTo(min);
+  Atomics.add(m.ctl32, C.JUMPS.index, 1);
+  const now = clock.now();
+  let woken = 0;
+  for (let i = 0; i < m.ncpus; i++) {
+    if (Atomics.load(m.cpu32, m.cpuI(i, F.RUNSTATE.index)) !== RUN_SLEEPING) continue;
+    const d = m.cpuF64[m.cpuF(i, F.WAKE_DEADLINE.index)]!;
+    if (d <= now) {
+      if (wakeIfSleeping(m, i)) woken++;
+    } else if (d !== Infinity) {
+      // Time jumped under a sleeper with a later deadline: let it recompute its host timeout.
+      ringDoorbell(m, i);
+    }
+  }
+  return woken;
+}
+
+export function runnableCount(m: MachineShared): number {
+  return Atomics.load(m.ctl32, C.RUNNABLE.index);
+}
+
+export { RUN_RUNNING, RUN_SLEEPING, RUN_OFF, RUN_HALTED };

@@ -1,0 +1,120 @@
+/**
+ * All shared memory of one machine run, and typed views over it.
+ *
+ * A run's state is a handful of SharedArrayBuffers (control block, CPU
+ * regions, GIC, firmware, guest RAM, trace rings). The controller allocates
+ * them; every CPU worker attaches to the same buffers with `attach`. Nothing in
+ * here is per-thread except the views themselves.
+ */
+import { CpuLayout } from '../../cpus/layout.js';
+import { ControlLayout } from './control.js';
+import { DistributorLayout, RedistributorLayout } from '../gic/layout.js';
+import { FirmwareLayout, firmwareBytes } from '../../firmware/layout.js';
+import { memoryMap, type MemoryMap } from './memory.js';
+import { TraceLayout, traceBytes } from '../trace/layout.js';
+
+export const MAX_CPUS = 512;
+
+export interface MachineGeometry {
+  readonly ncpus: number;
+  readonly ramBytes: number;
+  /** Trace records per CPU ring (0 disables tracing). */
+  readonly traceRecords: number;
+}
+
+export interface MachineBuffers {
+  readonly control: SharedArrayBuffer;
+  readonly cpus: SharedArrayBuffer;
+  readonly gic: SharedArrayBuffer;
+  readonly firmware: SharedArrayBuffer;
+  readonly ram: SharedArrayBuffer;
+  readonly trace: SharedArrayBuffer;
+}
+
+/** Per-CPU strides in elements. */
+export const CPU_I32 = CpuLayout.size / 4;
+export const CPU_F64 = CpuLayout.size / 8;
+export const GICR_I32 = RedistributorLayout.size / 4;
+
+export class MachineShared {
+  readonly geometry: MachineGeometry;
+  readonly buffers: MachineBuffers;
+  readonly map: MemoryMap;
+  readonly ncpus: number;
+
+  readonly ctl32: Int32Array;
+  readonly ctlF64: Float64Array;
+  readonly cpu32: Int32Array;
+  readonly cpuF64: Float64Array;
+  /** Distributor words at [0, DistributorLayout.size/4), redistributor of PE n after it. */
+  readonly gic32: Int32Array;
+  readonly gicU8: Uint8Array;
+  readonly gicrBase32: number;
+  readonly fw32: Int32Array;
+  readonly fwF64: Float64Array;
+  readonly ram32: Int32Array;
+  readonly ramU8: Uint8Array;
+  readonly trace32: Int32Array;
+  readonly traceF64: Float64Array;
+
+  private constructor(geometry: MachineGeometry, buffers: MachineBuffers) {
+    this.geometry = geometry;
+    this.buffers = buffers;
+    this.ncpus = geometry.ncpus;
+    this.map = memoryMap(geometry.ncpus, geometry.ramBytes);
+    this.ctl32 = new Int32Array(buffers.control);
+    this.ctlF64 = new Float64Array(buffers.control);
+    this.cpu32 = new Int32Array(buffers.cpus);
+    this.cpuF64 = new Float64Array(buffers.cpus);
+    this.gic32 = new Int32Array(buffers.gic);
+    this.gicU8 = new Uint8Array(buffers.gic);
+    this.gicrBase32 = DistributorLayout.size / 4;
+    this.fw32 = new Int32Array(buffers.firmware);
+    this.fwF64 = new Float64Array(buffers.firmware);
+    this.ram32 = new Int32Array(buffers.ram);
+    this.ramU8 = new Uint8Array(buffers.ram);
+    this.trace32 = new Int32Array(buffers.trace);
+    this.traceF64 = new Float64Array(buffers.trace);
+  }
+
+  static allocate(geometry: MachineGeometry): MachineShared {
+    const { ncpus } = geometry;
+    if (!Number.isInteger(ncpus) || ncpus < 1 || ncpus > MAX_CPUS) {
+      throw new RangeError(`cpus must be an integer from 1 to ${MAX_CPUS}, got ${ncpus}`);
+    }
+    const buffers: MachineBuffers = {
+      control: new SharedArrayBuffer(ControlLayout.size),
+      cpus: new SharedArrayBuffer(CpuLayout.size * ncpus),
+      gic: new SharedArrayBuffer(DistributorLayout.size + RedistributorLayout.size * ncpus),
+      firmware: new SharedArrayBuffer(firmwareBytes(ncpus)),
+      ram: new SharedArrayBuffer(geometry.ramBytes),
+      trace: new SharedArrayBuffer(traceBytes(ncpus, geometry.traceRecords)),
+    };
+    return new MachineShared(geometry, buffers);
+  }
+
+  static attach(geometry: MachineGeometry, buffers: MachineBuffers): MachineShared {
+    return new MachineShared(geometry, buffers);
+  }
+
+  /** Index of CPU field `index` (an i32 element index from CpuLayout) for `cpu`. */
+  cpuI(cpu: number, index: number): number {
+    return cpu * CPU_I32 + index;
+  }
+  cpuF(cpu: number, index: number): number {
+    return cpu * CPU_F64 + index;
+  }
+  /** i32 index of redistributor field `index` of PE `pe`. */
+  gicrI(pe: number, index: number): number {
+    return this.gicrBase32 + pe * GICR_I32 + index;
+  }
+  /** Byte index of the stored priority of INTID 0-31 at PE `pe`. */
+  gicrPrioByte(pe: number, intid: number): number {
+    return (this.gicrBase32 + pe * GICR_I32 + RedistributorLayout.fields.IPRIORITYR.index) * 4 + intid;
+  }
+  gicdPrioByte(spi: number): number {
+    return DistributorLayout.fields.IPRIORITYR.index * 4 + spi;
+  }
+}
+
+export { ControlLayout, CpuLayout, DistributorLayout, RedistributorLayout, FirmwareLayout, TraceLayout };

@@ -1,0 +1,123 @@
+/**
+ * The sim engine: every CPU of the machine in this thread, interleaved by a
+ * seeded scheduler, with virtual guest time. Given the same configuration and
+ * seed it makes the same choices and produces the same trace, byte for byte.
+ *
+ * Time: each runnable CPU retires on average one instruction per
+ * `nsPerInstruction` of guest time (a quantum of q instructions on one of r
+ * runnable CPUs advances time by q * nsPerInstruction / r). When no CPU can
+ * run, time jumps to the earliest sleeper deadline (runstate.ts idleSkip).
+ */
+import { VirtualClock } from './clock.js';
+import { CpuLayout, RUN_RUNNING, RUN_SLEEPING, RUN_OFF } from '../../cpus/layout.js';
+import { RUN_BUDGET, RUN_WAIT, RUN_OFF as CORE_OFF, RUN_STOPPED, type CpuCore } from '../../cpus/core.js';
+import { markSleeping, markOff, selfWake, idleSkip, machineRunning, endRun, wakeIfSleeping } from './runstate.js';
+import { makeScheduler, DEFAULT_SCHEDULER } from './scheduler.js';
+import { limitsOf, type MachineConfig } from './config.js';
+import { coreConfig, createCore } from './boot.js';
+import { Firmware } from '../../firmware/el3.js';
+import type { MachineShared } from './shared.js';
+import type { GuestProgram } from './program.js';
+import { ModelError } from '../errors.js';
+
+const F = CpuLayout.fields;
+
+export interface EngineFault {
+  readonly cpu: number;
+  readonly message: string;
+  readonly stack: string;
+  readonly pc: number;
+}
+
+export interface EngineOutcome {
+  readonly hostMs: number;
+  readonly fault: EngineFault | null;
+  readonly cores: readonly CpuCore[] | null;
+}
+
+export function runSim(m: MachineShared, program: GuestProgram, cfg: MachineConfig, hostNow: () => number): EngineOutcome {
+  const t0 = hostNow();
+  const limits = limitsOf(cfg);
+  const clock = new VirtualClock();
+  const fw = new Firmware(m, cfg.firmware);
+  const cc = coreConfig(cfg);
+  const n = m.ncpus;
+  const cores: CpuCore[] = [];
+  for (let cpu = 0; cpu < n; cpu++) cores.push(createCore(m, cpu, program, clock, fw, cc));
+  const sched = makeScheduler(cfg.scheduler ?? DEFAULT_SCHEDULER, cfg.seed, n);
+  const nsPer = cfg.nsPerInstruction ?? 1;
+  const runnable = new Int32Array(n);
+  const runList: number[] = new Array(n).fill(0);
+  const rsIdx = Array.from({ length: n }, (_, i) => m.cpuI(i, F.RUNSTATE.index));
+  const attnIdx = Array.from({ length: n }, (_, i) => m.cpuI(i, F.ATTN.index));
+  const dlIdx = Array.from({ length: n }, (_, i) => m.cpuF(i, F.WAKE_DEADLINE.index));
+  let nextWake = Infinity;
+  let total = 0;
+  let iter = 0;
+  let fault: EngineFault | null = null;
+  try {
+    while (machineRunning(m)) {
+      let count = 0;
+      for (let i = 0; i < n; i++) if (m.cpu32[rsIdx[i]!] === RUN_RUNNING) runList[count++] = i;
+      if (count === 0) {
+        idleSkip(m, clock, limits.guestTimeNs);
+        nextWake = recomputeNextWake(m, n, rsIdx, dlIdx);
+        continue;
+      }
+      void runnable;
+      const cpu = sched.next(runList, count);
+      const core = cores[cpu]!;
+      const before = core.retired;
+      const st = core.run(sched.quantum);
+      const executed = Math.max(1, core.retired - before);
+      total += executed;
+      clock.t += (executed * nsPer) / count;
+      if (st === RUN_BUDGET) {
+        core.pollTimer(clock.t);
+      } else if (st === RUN_WAIT || st === CORE_OFF) {
+        const off = st === CORE_OFF;
+        if (off) markOff(m, cpu);
+        else {
+          const d = core.wakeDeadline();
+          markSleeping(m, cpu, d);
+          if (d < nextWake) nextWake = d;
+        }
+        // A reason published before the runstate store must not be lost.
+        if (Atomics.load(m.cpu32, attnIdx[cpu]!) !== 0) selfWake(m, cpu, off ? RUN_OFF : RUN_SLEEPING);
+      } else if (st === RUN_STOPPED) {
+        break;
+      }
+      if (clock.t >= nextWake) {
+        for (let i = 0; i < n; i++) {
+          if (m.cpu32[rsIdx[i]!] === RUN_SLEEPING && m.cpuF64[dlIdx[i]!]! <= clock.t) wakeIfSleeping(m, i);
+        }
+        nextWake = recomputeNextWake(m, n, rsIdx, dlIdx);
+      }
+      if (clock.t > limits.guestTimeNs) endRun(m, 'guest-time-limit', -1, 0, limits.guestTimeNs);
+      else if (total > limits.maxInstructions) endRun(m, 'step-limit', -1, 0, clock.t);
+      else if ((++iter & 0xfff) === 0 && hostNow() - t0 > limits.hostTimeoutMs) endRun(m, 'host-watchdog', -1, 0, clock.t);
+    }
+  } catch (e) {
+    const cpu = e instanceof ModelError ? e.cpu : -1;
+    const err = e instanceof Error ? e : new Error(String(e));
+    fault = { cpu, message: err.message, stack: err.stack ?? '', pc: e instanceof ModelError ? e.pc : 0 };
+    endRun(m, 'fault', cpu, 0, clock.t);
+  }
+  // Let every CPU observe the end at its boundary so that its PC is published.
+  for (const c of cores) {
+    try { c.run(1); } catch { /* already faulted */ }
+    c.publish();
+  }
+  return { hostMs: hostNow() - t0, fault, cores };
+}
+
+function recomputeNextWake(m: MachineShared, n: number, rsIdx: number[], dlIdx: number[]): number {
+  let d = Infinity;
+  for (let i = 0; i < n; i++) {
+    if (m.cpu32[rsIdx[i]!] === RUN_SLEEPING) {
+      const w = m.cpuF64[dlIdx[i]!]!;
+      if (w < d) d = w;
+    }
+  }
+  return d;
+}

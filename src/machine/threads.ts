@@ -1,0 +1,111 @@
+/**
+ * The threads engine: one worker thread per emulated CPU (a piscina pool kept
+ * warm across runs, sized so that every CPU task of a run has its own thread
+ * and none waits in the queue), real host concurrency, guest time from the
+ * host clock with idle skips (clock.ts).
+ *
+ * The controller (this thread) only waits: Atomics.waitAsync on the outcome
+ * word, waking periodically to enforce the guest-time limit, the instruction
+ * budget and the host watchdog.
+ */
+import { Piscina } from 'piscina';
+import { setMaxListeners } from 'node:events';
+import { HostScaledClock } from './clock.js';
+import { ControlLayout, MACHINE_RUNNING } from './control.js';
+import { CpuLayout } from '../../cpus/layout.js';
+import { endRun, machineRunning } from './runstate.js';
+import { limitsOf, type MachineConfig } from './config.js';
+import { coreConfig } from './boot.js';
+import { distFile } from '../paths.js';
+import type { MachineShared } from './shared.js';
+import type { CpuTask, CpuTaskResult } from '../../cpus/worker.js';
+import type { EngineFault, EngineOutcome } from './sim.js';
+
+const C = ControlLayout.fields;
+const F = CpuLayout.fields;
+
+let pool: Piscina | null = null;
+let poolSize = 0;
+
+/** The warm pool, grown (replaced) when a run needs more CPUs than it has threads. */
+export async function cpuPool(n: number): Promise<Piscina> {
+  if (pool && poolSize >= n) return pool;
+  if (pool) await pool.destroy();
+  poolSize = Math.max(n, poolSize);
+  pool = new Piscina({
+    filename: distFile('cpus/worker.ts'),
+    minThreads: poolSize,
+    maxThreads: poolSize,
+    idleTimeout: 2 ** 31 - 1,
+    concurrentTasksPerWorker: 1,
+    maxQueue: 0,
+  });
+  return pool;
+}
+
+/** Stops the worker pool (tests and the CLI call this before exiting). */
+export async function shutdownThreadsEngine(): Promise<void> {
+  const p = pool;
+  pool = null;
+  poolSize = 0;
+  if (p) await p.destroy();
+}
+
+export async function runThreads(m: MachineShared, cfg: MachineConfig, hostNow: () => number): Promise<EngineOutcome> {
+  const limits = limitsOf(cfg);
+  const p = await cpuPool(m.ncpus);
+  const t0 = hostNow();
+  const abort = new AbortController();
+  setMaxListeners(0, abort.signal); // one listener per CPU task
+  const tasks: Promise<CpuTaskResult>[] = [];
+  for (let cpu = 0; cpu < m.ncpus; cpu++) {
+    const task: CpuTask = {
+      cpu, geometry: m.geometry, buffers: m.buffers, program: cfg.program, firmware: cfg.firmware,
+      core: coreConfig(cfg), guestTimeLimit: limits.guestTimeNs,
+    };
+    tasks.push(p.run(task, { signal: abort.signal }) as Promise<CpuTaskResult>);
+  }
+  // Release the CPUs together once every worker is attached, so worker start-up is not guest time.
+  while (Atomics.load(m.ctl32, C.WORKERS_READY.index) < m.ncpus && hostNow() - t0 < limits.hostTimeoutMs) {
+    const w = Atomics.waitAsync(m.ctl32, C.WORKERS_READY.index, Atomics.load(m.ctl32, C.WORKERS_READY.index), 50);
+    if (w.async) await w.value;
+  }
+  HostScaledClock.start(m.buffers.control, cfg.timeScale ?? 1);
+  const clock = new HostScaledClock(m.buffers.control);
+  Atomics.store(m.ctl32, C.START.index, 1);
+  Atomics.notify(m.ctl32, C.START.index);
+  let taskError: unknown = null;
+  const settled = Promise.allSettled(tasks).then((rs) => {
+    for (const r of rs) if (r.status === 'rejected' && !taskError) taskError = r.reason;
+    if (machineRunning(m)) endRun(m, 'fault', -1, 0, clock.now());
+  });
+  while (Atomics.load(m.ctl32, C.STATE.index) === MACHINE_RUNNING) {
+    const w = Atomics.waitAsync(m.ctl32, C.STATE.index, MACHINE_RUNNING, 20);
+    if (w.async) await w.value;
+    const now = clock.now();
+    if (now > limits.guestTimeNs) endRun(m, 'guest-time-limit', -1, 0, limits.guestTimeNs);
+    else if (retiredTotal(m) > limits.maxInstructions) endRun(m, 'step-limit', -1, 0, now);
+    else if (hostNow() - t0 > limits.hostTimeoutMs) endRun(m, 'host-watchdog', -1, 0, now);
+  }
+  // CPUs stop at their next boundary; a CPU stuck inside host code is aborted (its worker is replaced).
+  const grace = setTimeout(() => abort.abort(), 2000);
+  await settled;
+  clearTimeout(grace);
+  let fault: EngineFault | null = null;
+  for (const r of await Promise.allSettled(tasks)) {
+    if (r.status === 'fulfilled' && r.value.fault && !fault) {
+      fault = { cpu: r.value.cpu, message: r.value.fault.message, stack: r.value.fault.stack, pc: r.value.fault.pc };
+    }
+  }
+  if (!fault && taskError) {
+    const e = taskError instanceof Error ? taskError : new Error(String(taskError));
+    fault = { cpu: -1, message: e.message, stack: e.stack ?? '', pc: 0 };
+  }
+  return { hostMs: hostNow() - t0, fault, cores: null };
+}
+
+function retiredTotal(m: MachineShared): number {
+  let t = 0;
+  for (let i = 0; i < m.ncpus; i++) t += m.cpuF64[m.cpuF(i, F.RETIRED.index)]!;
+  return t;
+}

@@ -1,0 +1,177 @@
+/**
+ * Machine core (issue 2): CPU cores, GICv3 delivery, exceptions, both engines.
+ * Each behaviour is checked in the sim and the threads engine; threads-engine
+ * assertions hold under every interleaving.
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import { machineTest, traceText, T, type EngineName, type MachineResult } from './helpers/machine.js';
+import { PC, G, TEXT_BASE } from '../dist/test/programs/runtime.js';
+import { shutdownThreadsEngine } from '../dist/src/machine/threads.js';
+import { CpuLayout } from '../dist/cpus/layout.js';
+import { ControlLayout } from '../dist/src/machine/control.js';
+import { DistributorLayout, RedistributorLayout } from '../dist/src/gic/layout.js';
+import { FirmwareLayout, EventStateLayout, DispatchLayout, PeFirmwareLayout } from '../dist/firmware/layout.js';
+import { overlaps } from '../dist/src/machine/layout.js';
+
+afterAll(async () => {
+  await shutdownThreadsEngine();
+});
+
+const ENGINES: EngineName[] = ['sim', 'threads'];
+
+function layoutOf(r: MachineResult): { cpu(c: number, off: number): number; glob(off: number): number } {
+  // The runtime places data right after the text; recompute it from the image as the program does.
+  const data = r.image.textEnd;
+  const percpu = data + 0x1000;
+  return { glob: (off) => data + off, cpu: (c, off) => percpu + c * 0x400 + off };
+}
+
+describe('shared-memory layouts', () => {
+  it.each([CpuLayout, ControlLayout, DistributorLayout, RedistributorLayout, FirmwareLayout, EventStateLayout, DispatchLayout, PeFirmwareLayout])(
+    '$name has no overlapping fields',
+    (layout) => {
+      expect(overlaps(layout)).toEqual([]);
+      expect(layout.size % 8).toBe(0);
+      for (const f of layout.list) expect(f.offset % (f.type === 'f64' || f.type === 'i64' ? 8 : 4)).toBe(0);
+    },
+  );
+});
+
+describe.each(ENGINES)('machine core, %s engine', (engine) => {
+  it.each([2, 4, 9])('every CPU sends an SGI to every other CPU (%i CPUs): exact counts, right INTID', async (n) => {
+    const r = await machineTest('sgi-all', n, engine);
+    expect(r.fault).toBeNull();
+    expect(r.outcome).toBe('poweroff');
+    const L = layoutOf(r);
+    for (let cpu = 0; cpu < n; cpu++) {
+      expect(r.peek32(L.cpu(cpu, PC.RECEIVED))).toBe(n - 1); // one message from every other CPU
+      const taken = r.peek32(L.cpu(cpu, PC.COUNTS + 4 * 1));
+      expect(taken).toBeGreaterThanOrEqual(1); // same-number SGIs may coalesce into fewer IRQs
+      expect(taken).toBeLessThanOrEqual(n - 1);
+      expect(r.peek32(L.cpu(cpu, PC.IRQS))).toBe(taken); // every IRQ was SGI 1 (IAR returned INTID 1)
+      expect(r.peek32(L.cpu(cpu, PC.LAST_INTID))).toBe(1);
+    }
+  });
+
+  it('an SGI is not taken while PSTATE.I is set, and is taken at the first boundary after DAIFClr', async () => {
+    const r = await machineTest('mask', 2, engine);
+    expect(r.outcome).toBe('poweroff');
+    const L = layoutOf(r);
+    expect(r.peek32(L.cpu(0, PC.SCRATCH))).toBe(0); // nothing taken while masked, though pending
+    expect(r.peek32(L.cpu(0, PC.IRQS))).toBe(1);
+    const pcAdr = r.peek64(L.cpu(0, PC.SCRATCH + 8));
+    // adr at pcA, DAIFClr at pcA+4: the IRQ is taken before the instruction at pcA+8.
+    expect(r.peek64(L.cpu(0, PC.ELR))).toBe(pcAdr + 8);
+  });
+
+  it('pseudo-NMI priorities: PMR 0xc0 holds an SGI at 0xc0 pending but takes one at 0x80; PMR 0xe0 takes both', async () => {
+    const r = await machineTest('pmr', 2, engine);
+    expect(r.outcome).toBe('poweroff');
+    const L = layoutOf(r);
+    const s = L.cpu(0, PC.SCRATCH);
+    expect(r.peek32(s) & 4).toBe(4); // SGI 2 still pending under PMR 0xc0
+    expect(r.peek32(s + 4)).toBe(0); // and not taken
+    expect(r.peek32(s + 8)).toBe(0xc0); // PMR reads back in the Non-secure view
+    expect(r.peek32(L.cpu(0, PC.COUNTS + 4 * 3))).toBe(1);
+    expect(r.peek32(L.cpu(0, PC.COUNTS + 4 * 2))).toBe(1); // taken once PMR = 0xe0
+  });
+
+  it('a Group 0 SGI routed to EL3 (SDEI event 0) is taken by a CPU with DAIF all set at EL1', async () => {
+    const r = await machineTest('group0', 2, engine);
+    expect(r.fault).toBeNull();
+    expect(r.outcome).toBe('poweroff');
+    const L = layoutOf(r);
+    expect([r.peek32(L.cpu(0, PC.SCRATCH)), r.peek32(L.cpu(0, PC.SCRATCH + 4)), r.peek32(L.cpu(0, PC.SCRATCH + 8))]).toEqual([0, 0, 0]);
+    expect(r.peek32(L.cpu(1, PC.SCRATCH))).toBe(0); // EVENT_SIGNAL succeeded
+    const sd = L.cpu(0, PC.SDEI);
+    expect(r.peek64(sd)).toBe(0); // x0: event number
+    expect(r.peek64(sd + 8)).toBe(0x1234); // x1: argument from REGISTER
+    expect(r.image.symbolize(r.peek64(sd + 16))).toMatch(/^spin_masked\+/); // x2: interrupted PC
+    expect(r.peek64(sd + 24)).toBe(0x3c5); // x3: EL1h with D, A, I, F set
+    expect(r.peek32(L.glob(G.RESULT))).toBe(1);
+  });
+
+  it('nested exceptions save and restore PC, PSTATE, SP and registers exactly', async () => {
+    const r = await machineTest('nested', 2, engine);
+    expect(r.fault).toBeNull();
+    expect(r.outcome).toBe('poweroff');
+    const L = layoutOf(r);
+    const s = L.cpu(0, PC.SCRATCH);
+    expect(r.peek32(s + 8)).toBe(1); // x19-x28 intact
+    expect(r.peek64(s + 16)).toBe(r.peek64(s)); // SP intact
+    expect(r.peek32(s + 24)).toBe(0); // DAIF back to 0
+    expect(r.peek32(s + 40)).toBe(2); // both IRQs taken, the second nested in the first
+    expect(r.image.symbolize(r.peek64(s + 48))).toMatch(/^irq_hook\+/); // the inner ELR is inside the outer handler
+    expect(r.peek32(s + 56) & 0x3cf).toBe(0x345); // inner SPSR: EL1h, D, A, F set by the outer entry; I cleared by DAIFClr #2
+  });
+
+  it('a load from address 0 is a synchronous data abort with FAR = 0; the handler sees the faulting PC', async () => {
+    const r = await machineTest('null', 1, engine);
+    expect(r.outcome).toBe('poweroff');
+    const L = layoutOf(r);
+    const pcA = r.peek64(L.cpu(0, PC.SCRATCH));
+    expect(r.peek32(L.cpu(0, PC.ESR)) >>> 26).toBe(0x25); // EC = data abort, current EL
+    expect(r.peek64(L.cpu(0, PC.FAR))).toBe(0);
+    expect(r.peek64(L.cpu(0, PC.ELR))).toBe(pcA + 8); // adr, str64, then the faulting ldr
+    expect(r.peek64(L.cpu(0, PC.REGS_PC))).toBe(pcA + 8); // pt_regs->pc as saved on the stack
+    expect(r.cpus[0]!.symbol).toMatch(/^el1h_64_sync\+/);
+  });
+
+  it('a machine where every CPU waits forever is reported hung, with each CPU at its WFI', async () => {
+    const r = await machineTest('hang', 3, engine);
+    expect(r.outcome).toBe('hung');
+    for (const c of r.cpus) {
+      expect(c.activity).toBe('wfi');
+      expect(c.symbol).toMatch(/^test_main\+/);
+      expect(c.pc).toBeGreaterThanOrEqual(TEXT_BASE);
+    }
+  });
+
+  it('runs 64 CPUs to completion', async () => {
+    const r = await machineTest('sgi-all', 64, engine);
+    expect(r.fault).toBeNull();
+    expect(r.outcome).toBe('poweroff');
+    const L = layoutOf(r);
+    for (let cpu = 0; cpu < 64; cpu++) expect(r.peek32(L.cpu(cpu, PC.RECEIVED))).toBe(63);
+  });
+});
+
+describe('sim engine determinism', () => {
+  it('the same seed gives a byte-identical trace', async () => {
+    const a = await machineTest('race', 4, 'sim', 42);
+    const b = await machineTest('race', 4, 'sim', 42);
+    expect(a.outcome).toBe('poweroff');
+    expect(traceText(a.trace())).toBe(traceText(b.trace()));
+    expect(a.guestTimeNs).toBe(b.guestTimeNs);
+    const L = layoutOf(a);
+    expect(a.peek32(L.glob(G.COUNTER))).toBe(b.peek32(L.glob(G.COUNTER)));
+  });
+
+  it('different seeds give different interleavings of a racy program', async () => {
+    const finals = new Set<number>();
+    const traces = new Set<string>();
+    for (let seed = 1; seed <= 8; seed++) {
+      const r = await machineTest('race', 4, 'sim', seed, { options: { iterations: 40 } });
+      const L = layoutOf(r);
+      finals.add(r.peek32(L.glob(G.COUNTER)));
+      traces.add(traceText(r.trace()));
+    }
+    expect(traces.size).toBe(8);
+    expect(finals.size).toBeGreaterThan(1); // lost updates differ between interleavings
+  });
+
+  it('PCT scheduling is deterministic too', async () => {
+    const cfg = { scheduler: { kind: 'pct' as const, depth: 3 } };
+    const a = await machineTest('race', 3, 'sim', 7, cfg);
+    const b = await machineTest('race', 3, 'sim', 7, cfg);
+    expect(a.outcome).toBe('poweroff');
+    expect(traceText(a.trace())).toBe(traceText(b.trace()));
+  });
+
+  it('a run that waits past its guest-time limit ends with guest-time-limit', async () => {
+    const r = await machineTest('hang', 1, 'sim', 1, { limits: { guestTimeNs: 1e6 } });
+    expect(r.outcome).toBe('hung'); // WFI with nothing pending can never wake: hung, not a time limit
+    const t = r.trace();
+    expect(t.some((x) => x.kind === T.SLEEP)).toBe(true);
+  });
+});
