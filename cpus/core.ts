@@ -34,7 +34,7 @@ import {
   PSR_I, PSR_F, PSR_DAIF, PSR_ALLINT, PSR_MODE_MASK, PSR_MODE_EL1H, PSR_MODE_EL3H, pstateEl, daifImmToBits,
 } from './pstate.js';
 import {
-  OP_NONE, OP_CALL, OP_WAIT, OP_SMC, OP_ERET, OP_EXC, PROLOGUE_SLOTS,
+  OP_NONE, OP_CALL, OP_WAIT, OP_SMC, OP_ERET, OP_EXC, OP_HALT, PROLOGUE_SLOTS,
   WAIT_NONE, WAIT_WFI, WAIT_WFE, WAIT_EL3, WAIT_OFF, type Guest, type PlacedFn,
 } from './isa.js';
 import { VEC_SYNC, VEC_IRQ, VEC_FIQ, VEC_CUR_SPX, VEC_CUR_SP0, VEC_LOWER_A64 } from './exception.js';
@@ -88,7 +88,7 @@ export interface CoreConfig {
   readonly priBits: number;
   /** FEAT_NMI (PSTATE.ALLINT, SCTLR_ELx.NMI). */
   readonly featNmi: boolean;
-  /** Guest ns per retired instruction used where the model converts work to time (sim engine). */
+  /** Bound on nested frames (calls plus exception boundaries) before the model reports runaway recursion (default 512). */
   readonly maxFrames?: number;
 }
 
@@ -288,6 +288,9 @@ export class CpuCore<Ctx = any> {
       case OP_EXC:
         this.takeEl1(this.excOff, this.currentPc(), this.excEsr, this.excFar);
         return -1;
+      case OP_HALT:
+        this.retire();
+        return this.stopNow();
       default:
         throw this.fault(`unknown opcode ${op} yielded by ${this.fn?.name ?? '?'} (yield an instruction method's result)`);
     }
@@ -424,6 +427,16 @@ export class CpuCore<Ctx = any> {
     const top = this.topBoundary();
     if (top >= 0 && this.stack[top]!.savedPc === pc) {
       this.unwindTo(top);
+      return;
+    }
+    if (top >= 1 && this.stack[top]!.bKind === B_EL1 && this.stack[top]!.savedPc + 4 === pc && this.stack[top - 1]!.fn !== null &&
+        this.stack[top - 1]!.fn!.base + this.stack[top - 1]!.slot * 4 === pc - 4) {
+      // The handler skipped the instruction that raised a synchronous exception (ELR += 4, as
+      // BRK and emulation handlers do): resume after it; a skipped access yields 0.
+      this.unwindTo(top);
+      this.retryOp = 0;
+      this.ret = 0;
+      this.retire();
       return;
     }
     const f = this.image.entryAt(pc);
@@ -1192,6 +1205,17 @@ export class CpuCore<Ctx = any> {
     return OP_NONE;
   }
 
+  /**
+   * EXT: leave the modelled world: ends the machine run with `outcome` (the
+   * jump of cpu_soft_restart into the capture kernel ends a kdump run).
+   * Returns false to the caller's next instruction only if the run had already
+   * ended for another reason.
+   */
+  halt(outcome: 'kexec' | 'reset' | 'poweroff', detail = 0): number {
+    this.endRun(outcome, detail);
+    return OP_HALT;
+  }
+
   /** ADR x, . : the address of this instruction. */
   adr(): number {
     this.ret = this.currentPc();
@@ -1306,8 +1330,9 @@ export class CpuCore<Ctx = any> {
       case SYS.ICC_EOIR0_EL1:
         this.gic.endOfInterrupt(v, GROUP0, true);
         this.recheck = true;
+        this.trace?.emit(T.EOI, v, 0);
         break;
-      case SYS.ICC_DIR_EL1: this.gic.deactivate(v); this.recheck = true; break;
+      case SYS.ICC_DIR_EL1: this.gic.deactivate(v); this.recheck = true; this.trace?.emit(T.EOI, v, 1); break;
       case SYS.ICC_CTLR_EL1: this.gic.writeCtlr(v); break;
       case SYS.ICC_IGRPEN1_EL1:
         c[i0 + F.ICC_IGRPEN1.index] = ns ? (c[i0 + F.ICC_IGRPEN1.index]! & ~1) | (v & 1) : v & 3;
@@ -1332,9 +1357,10 @@ export class CpuCore<Ctx = any> {
 
   /** Firmware-side SGI generation (ICC_SGI0R_EL1 at EL3), also used by `msr`. */
   sendSgi(value: number, group: number): number[] {
-    const acc = generateSgi(this.m, this.cpu, value, group);
-    if (this.trace) for (const pe of acc) this.trace.emit(T.SGI_SEND, (Math.floor(value % TWO32) >>> 24) & 0xf, pe);
-    return acc;
+    // The send is stamped before delivery so that a receiver's IRQ_ACK never precedes it.
+    const intid = (Math.floor(value % TWO32) >>> 24) & 0xf;
+    const t = this.trace;
+    return generateSgi(this.m, this.cpu, value, group, t ? (pe) => t.emit(T.SGI_SEND, intid, pe) : undefined);
   }
 
   /** Ends the machine run from guest or firmware code on this CPU. */

@@ -31,6 +31,7 @@ const F = CpuLayout.fields;
 function eoi(core: CpuCore, intid: number): void {
   core.gic.endOfInterrupt(intid, GROUP0, true);
   core.recheck = true;
+  core.trace?.emit(T.EOI, intid, 0);
 }
 
 function setPendingAgain(fw: FirmwareState, pe: number, intid: number): void {

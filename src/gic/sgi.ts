@@ -65,7 +65,7 @@ export function sgirForCluster(intid: number, aff1: number, aff0s: readonly numb
  * (GROUP1NS for ICC_SGI1R_EL1 from Non-secure, GROUP0 for ICC_SGI0R_EL1 at EL3).
  * Returns the PEs that accepted it.
  */
-export function generateSgi(m: MachineShared, sender: number, value: number, group: number): number[] {
+export function generateSgi(m: MachineShared, sender: number, value: number, group: number, onAccept?: (pe: number) => void): number[] {
   const t = decodeSgir(value);
   const accepted: number[] = [];
   const ds = (Atomics.load(m.gic32, DistributorLayout.fields.CTLR.index) & GICD_CTLR_DS) !== 0;
@@ -74,6 +74,7 @@ export function generateSgi(m: MachineShared, sender: number, value: number, gro
     const rb = m.gicrI(pe, 0);
     const g = groupOfBits(Atomics.load(m.gic32, rb + R.IGROUPR0.index) & bit, Atomics.load(m.gic32, rb + R.IGRPMODR0.index) & bit, ds);
     if (g !== group) return; // group mismatch: silently dropped (QEMU gicv3_redist_send_sgi)
+    onAccept?.(pe);
     // Pending first, then the attention bit and wake-up (runstate protocol).
     Atomics.or(m.gic32, rb + R.PENDING.index, bit);
     kick(m, pe, ATTN_GIC);

@@ -72,12 +72,37 @@ export class HostScaledClock implements GuestClock {
 }
 
 export class VirtualClock implements GuestClock {
+  /** Guest time at the start of the current quantum. */
   t = 0;
+  /** The running CPU's retired count at the start of the quantum, and ns per instruction of it. */
+  private counter: { retired: number } | null = null;
+  private base = 0;
+  private rate = 0;
+
+  /** The sim engine starts a quantum: within it, time advances with `counter.retired`. */
+  beginQuantum(counter: { retired: number }, nsPerInstruction: number): void {
+    this.counter = counter;
+    this.base = counter.retired;
+    this.rate = nsPerInstruction;
+  }
+
+  /** Ends the quantum, folding its elapsed time into `t`; returns the instructions it retired. */
+  endQuantum(): number {
+    const c = this.counter;
+    if (!c) return 0;
+    const n = c.retired - this.base;
+    this.t += n * this.rate;
+    this.counter = null;
+    return n;
+  }
+
   now(): number {
-    return this.t;
+    const c = this.counter;
+    return c ? this.t + (c.retired - this.base) * this.rate : this.t;
   }
   advanceTo(t: number): void {
-    if (t > this.t) this.t = t;
+    const now = this.now();
+    if (t > now) this.t += t - now;
   }
   hostMsUntil(): number {
     return 0;

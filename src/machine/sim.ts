@@ -67,11 +67,11 @@ export function runSim(m: MachineShared, program: GuestProgram, cfg: MachineConf
       void runnable;
       const cpu = sched.next(runList, count);
       const core = cores[cpu]!;
-      const before = core.retired;
+      clock.beginQuantum(core, nsPer / count);
       const st = core.run(sched.quantum);
-      const executed = Math.max(1, core.retired - before);
+      const executed = clock.endQuantum();
+      if (executed === 0) clock.t += nsPer / count; // a quantum that only took an exception or woke still takes time
       total += executed;
-      clock.t += (executed * nsPer) / count;
       if (st === RUN_BUDGET) {
         core.pollTimer(clock.t);
       } else if (st === RUN_WAIT || st === CORE_OFF) {

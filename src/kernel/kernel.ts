@@ -1,0 +1,55 @@
+/**
+ * The per-CPU context every kernel guest function receives (`k`): the CPU
+ * core that executes its instructions, the configuration, the data layout, and
+ * the function table of the running variant, through which kernel functions
+ * call one another by name (so a variant can replace any of them).
+ */
+import type { CpuCore } from '../../cpus/core.js';
+import type { PlacedFn, Guest } from '../../cpus/isa.js';
+import type { KernelConfig } from './config.js';
+import type { KernelLayout } from './layout.js';
+import type { ScenarioRuntime } from './runtime.js';
+
+export interface K {
+  readonly c: CpuCore<K>;
+  readonly cpu: number;
+  readonly ncpus: number;
+  readonly cfg: KernelConfig;
+  readonly L: KernelLayout;
+  /** Functions of the running variant by kernel name. */
+  readonly fn: Readonly<Record<string, PlacedFn<K>>>;
+  /** What the scenario asks this CPU to do (role, faults, triggers), in guest-time order. */
+  readonly rt: ScenarioRuntime;
+  /** Whether the firmware implements SDEI (the driver probes it). */
+  readonly sdeiFirmware: boolean;
+  /** BL to kernel function `name` with up to four arguments; yield the result. */
+  call(name: string, a0?: number, a1?: number, a2?: number, a3?: number): number;
+  /** Address of kernel function `name` (for function pointers: handlers, entry points). */
+  addr(name: string): number;
+}
+
+export type KFn = (k: K, a0: number, a1: number, a2: number, a3: number) => Guest;
+
+export function makeK(c: CpuCore<K>, cfg: KernelConfig, L: KernelLayout, fn: Record<string, PlacedFn<K>>, rt: ScenarioRuntime, sdeiFirmware: boolean): K {
+  const k: K = {
+    c,
+    cpu: c.cpu,
+    ncpus: L.ncpus,
+    cfg,
+    L,
+    fn,
+    rt,
+    sdeiFirmware,
+    call(name, a0 = 0, a1 = 0, a2 = 0, a3 = 0) {
+      const f = fn[name];
+      if (!f) throw c.fault(`call to kernel function '${name}', which the variant does not define`, 'guest-code');
+      return c.bl(f, a0, a1, a2, a3);
+    },
+    addr(name) {
+      const f = fn[name];
+      if (!f) throw c.fault(`address of kernel function '${name}', which the variant does not define`, 'guest-code');
+      return f.base;
+    },
+  };
+  return k;
+}

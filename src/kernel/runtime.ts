@@ -1,0 +1,86 @@
+/**
+ * What the scenario asks each CPU to do once the kernel is up: run idle or a
+ * workload, inject faults (wedges, interrupt delays, going offline) and fire
+ * triggers (panic, reboot, power-off) at guest times measured from the moment
+ * the system reached SYSTEM_RUNNING. The same plan is rebuilt in every thread
+ * from the program options.
+ */
+import { PANIC_MESSAGES } from './panic.js';
+
+export type WedgeMode = 'irqs-off' | 'daif-masked' | 'sdei-masked' | 'in-firmware' | 'offline';
+export const WEDGE_MODES: readonly WedgeMode[] = ['irqs-off', 'daif-masked', 'sdei-masked', 'in-firmware', 'offline'];
+
+export type TriggerKind = 'panic' | 'reboot' | 'poweroff';
+export const TRIGGER_KINDS: readonly TriggerKind[] = ['panic', 'reboot', 'poweroff'];
+
+export type PlanEvent =
+  | { readonly kind: 'trigger'; readonly at: number; readonly trigger: TriggerKind; readonly msgId: number }
+  | { readonly kind: 'wedge'; readonly at: number; readonly wedge: WedgeMode; readonly durationNs: number }
+  | { readonly kind: 'ipi-delay'; readonly at: number; readonly durationNs: number };
+
+export interface CpuPlan {
+  readonly workload: boolean;
+  readonly events: readonly PlanEvent[];
+}
+
+export interface PlanSpec {
+  /** CPUs running the workload task (spinlocks, IRQs on and off, timer ticks). */
+  readonly workload: readonly number[];
+  readonly faults: readonly {
+    readonly cpu: number;
+    readonly wedge?: WedgeMode;
+    readonly ipiDelayUs?: number;
+    readonly atUs?: number;
+    /** in-firmware: how long the PE stays at EL3 (omitted: forever). */
+    readonly durationUs?: number;
+  }[];
+  readonly triggers: readonly { readonly kind: TriggerKind; readonly cpu: number; readonly atUs: number; readonly message?: string }[];
+}
+
+export class ScenarioRuntime {
+  private readonly plans: CpuPlan[];
+  private readonly messages: string[] = [];
+
+  constructor(spec: PlanSpec, ncpus: number) {
+    const events: PlanEvent[][] = Array.from({ length: ncpus }, () => []);
+    for (const f of spec.faults) {
+      const at = (f.atUs ?? 0) * 1000;
+      if (f.wedge) {
+        events[f.cpu]!.push({ kind: 'wedge', at, wedge: f.wedge, durationNs: f.durationUs === undefined ? -1 : f.durationUs * 1000 });
+      }
+      if (f.ipiDelayUs !== undefined) events[f.cpu]!.push({ kind: 'ipi-delay', at, durationNs: f.ipiDelayUs * 1000 });
+    }
+    for (const t of spec.triggers) {
+      const msgId = 100 + this.messages.length;
+      this.messages.push(t.message ?? `smpstop: ${t.kind} trigger on CPU ${t.cpu}`);
+      events[t.cpu]!.push({ kind: 'trigger', at: t.atUs * 1000, trigger: t.kind, msgId });
+    }
+    const wl = new Set(spec.workload);
+    this.plans = events.map((ev, cpu) => ({
+      workload: wl.has(cpu),
+      events: [...ev].sort((a, b) => a.at - b.at),
+    }));
+  }
+
+  plan(cpu: number): CpuPlan {
+    return this.plans[cpu]!;
+  }
+
+  /** Number of CPUs that run a role task (they agree on the plan's time origin). */
+  roleCount(): number {
+    let n = 0;
+    for (let i = 0; i < this.plans.length; i++) if (this.hasRole(i)) n++;
+    return n;
+  }
+
+  /** Whether the CPU runs a role task rather than only the idle task. */
+  hasRole(cpu: number): boolean {
+    const p = this.plans[cpu]!;
+    return p.workload || p.events.length > 0;
+  }
+
+  message(id: number): string {
+    if (id >= 100) return this.messages[id - 100] ?? 'smpstop trigger';
+    return PANIC_MESSAGES[id] ?? 'panic';
+  }
+}
