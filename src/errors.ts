@@ -33,8 +33,9 @@ export class ModelError extends SmpstopError {
 /** Invalid external input: the message names the field and what is accepted. */
 export class InputError extends SmpstopError {
   readonly field: string;
-  constructor(field: string, message: string) {
-    super('bad-input', `${field}: ${message}`);
+  /** `message` is prefixed with the field unless `raw` (the text already names it). */
+  constructor(field: string, message: string, raw = false) {
+    super('bad-input', raw ? message : `${field}: ${message}`);
     this.name = 'InputError';
     this.field = field;
   }

@@ -21,6 +21,8 @@ import { T } from '../trace/events.js';
 import type { K } from './kernel.js';
 
 export const PSCI_CPU_OFF = 0x8400_0002;
+/** Trace MARK: crash_stop was set (crash_smp_send_stop). */
+export const MARK_CRASH_STOP = 0x3001;
 export const PSCI_CPU_ON64 = 0xc400_0003;
 /** PSCI_POWER_STATE_TYPE_POWER_DOWN << PSCI_0_2_POWER_STATE_TYPE_SHIFT (cpu_psci_cpu_die). */
 export const PSCI_POWER_DOWN_STATE = 0x10000;
@@ -112,6 +114,7 @@ export const crash_smp_send_stop = guestFn<K>('crash_smp_send_stop', function* (
   const c = k.c;
   if ((yield c.ldr(k.L.g(GV.crash_stop))) !== 0) return 0;
   yield c.str(k.L.g(GV.crash_stop), 1); // ordered before the SGI by gic_ipi_send_mask's dsb(ishst)
+  c.trace?.emit(T.MARK, MARK_CRASH_STOP, 0);
   yield k.call('smp_send_stop');
   yield k.call('sdei_handler_abort');
   return 0;

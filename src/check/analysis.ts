@@ -1,0 +1,224 @@
+/**
+ * Facts about a finished kernel run, derived from the per-CPU trace rings
+ * (written by the CPU core and firmware, so they hold whatever guest code a
+ * variant runs), the kernel's log buffer and the final machine state. The
+ * checkers and the run result are built from these facts.
+ */
+import { T } from '../trace/events.js';
+import type { TraceRecord } from '../trace/ring.js';
+import { LOGREC, LOG_RECORDS, GV, PCPU } from '../kernel/layout.js';
+import { parseCrashNoteBuffer, CRASH_NOTE_BYTES } from '../vmcore/prstatus.js';
+import { MARK_CRASH_SAVE } from '../kernel/crash.js';
+import { MARK_CRASH_STOP } from '../kernel/smp.js';
+import { parseCpulist } from '../kernel/printk.js';
+import { STOP_PATH_NAMES } from '../kernel/program.js';
+import type { KernelProgram } from '../kernel/program.js';
+import type { MachineResult } from '../machine/machine.js';
+import { PAGE_SIZE } from '../machine/memory.js';
+
+export type StopHow = 'ipi' | 'nmi' | 'sdei' | 'self';
+
+export interface StopEntry {
+  readonly how: StopHow;
+  readonly time: number;
+  /** crash_stop was set when the CPU entered its stop function. */
+  readonly crash: boolean;
+  /** The stop function entered. */
+  readonly fn: string;
+}
+
+export interface LogLine {
+  readonly seq: number;
+  readonly time: number;
+  readonly cpu: number;
+  readonly level: number;
+  readonly text: string;
+}
+
+export interface CpuFacts {
+  readonly cpu: number;
+  readonly stops: StopEntry[];
+  readonly crashSaves: number[];
+  /** PSCI CPU_OFF calls made while an SDEI dispatch was outstanding on the CPU (times). */
+  readonly cpuOffInSdei: number[];
+  readonly dataAborts: { time: number; far: number; elr: number; symbol: string }[];
+  /** Exception entries taken after the CPU's stop-path entry (times, vector). */
+  readonly excAfterStop: { time: number; vector: number }[];
+  /** Trace events later than the end of the run. */
+  eventsAfterEnd: number;
+  lastEventTime: number;
+}
+
+export interface RunFacts {
+  readonly ncpus: number;
+  readonly endTime: number;
+  readonly endCpu: number;
+  readonly log: LogLine[];
+  readonly cpus: CpuFacts[];
+  readonly crashStopTime: number;
+  /** CPUs that won panic_cpu in vpanic, in order. */
+  readonly panicWinners: { cpu: number; time: number }[];
+  readonly panicCpu: number;
+  /** CPUs named in the last "failed to stop" warning. */
+  readonly failedToStop: number[];
+  /** When the stop requester's smp_send_stop returned (first return after its rungs), or Infinity. */
+  readonly stopReturned: { cpu: number; time: number } | null;
+  readonly onlineAtEnd: boolean[];
+  readonly notes: ({ pid: number; pc: number; sp: number; pstate: number } | null)[];
+}
+
+const STOP_FNS = new Set(['local_cpu_stop', 'ipi_cpu_crash_stop', 'arm64_nmi_cpu_stop', 'panic_smp_self_stop']);
+const PSCI_CPU_OFF_FID = 0x8400_0002;
+
+export function readLog(r: MachineResult, program: KernelProgram): LogLine[] {
+  const L = program.layout;
+  const head = r.peek32(L.g(GV.log_head));
+  const first = Math.max(0, head - LOG_RECORDS);
+  const out: LogLine[] = [];
+  for (let i = first; i < head; i++) {
+    const rec = L.logRecord(i);
+    if (r.peek32(rec + LOGREC.seq) !== i + 1) continue; // torn: being written when the run ended
+    const len = r.peek32(rec + LOGREC.len);
+    let text = '';
+    for (let j = 0; j < len; j++) text += String.fromCharCode((r.peek32(rec + LOGREC.text + (j & ~3)) >>> (8 * (j & 3))) & 0xff);
+    out.push({ seq: i, time: r.peek64(rec + LOGREC.time), cpu: r.peek32(rec + LOGREC.cpu), level: r.peek32(rec + LOGREC.level), text });
+  }
+  return out;
+}
+
+function readNote(r: MachineResult, program: KernelProgram, cpu: number): RunFacts['notes'][number] {
+  const base = program.layout.crashNotes(cpu);
+  const bytes = new Uint8Array(CRASH_NOTE_BYTES);
+  for (let i = 0; i < CRASH_NOTE_BYTES; i += 4) {
+    const w = r.peek32(base + i);
+    bytes[i] = w & 0xff; bytes[i + 1] = (w >>> 8) & 0xff; bytes[i + 2] = (w >>> 16) & 0xff; bytes[i + 3] = (w >>> 24) & 0xff;
+  }
+  const s = parseCrashNoteBuffer(bytes);
+  if (!s) return null;
+  return { pid: s.pid, pc: s.regs.pc, sp: s.regs.sp, pstate: s.regs.pstate };
+}
+
+interface Ctx { kind: 'irq' | 'sync' | 'sdei' | 'fiq3'; intid: number; elr: number }
+
+export function analyse(r: MachineResult, program: KernelProgram): RunFacts {
+  const image = r.image;
+  const n = r.shared.ncpus;
+  const records = r.trace();
+  const byCpu: TraceRecord[][] = Array.from({ length: n }, () => []);
+  for (const rec of records) byCpu[rec.cpu]!.push(rec);
+  let crashStopTime = Infinity;
+  const panicWinners: RunFacts['panicWinners'] = [];
+  for (const rec of records) {
+    if (rec.kind === T.MARK && rec.a === MARK_CRASH_STOP && rec.time < crashStopTime) crashStopTime = rec.time;
+    if (rec.kind === T.PANIC && rec.a === 1) panicWinners.push({ cpu: rec.cpu, time: rec.time });
+  }
+  panicWinners.sort((a, b) => a.time - b.time);
+  const endTime = r.guestTimeNs;
+  const cpus: CpuFacts[] = [];
+  let stopReturned: RunFacts['stopReturned'] = null;
+  const stopFnIds = new Set(image.fns.filter((f) => STOP_FNS.has(f.name)).map((f) => f.id));
+  const sendStopId = image.fns.find((f) => f.name === 'smp_send_stop')?.id ?? -1;
+  for (let cpu = 0; cpu < n; cpu++) {
+    const facts: CpuFacts = { cpu, stops: [], crashSaves: [], cpuOffInSdei: [], dataAborts: [], excAfterStop: [], eventsAfterEnd: 0, lastEventTime: 0 };
+    const stack: Ctx[] = [];
+    let sdeiDepth = 0;
+    let inStop = false;
+    let sendStopDepth = 0;
+    for (const rec of byCpu[cpu]!) {
+      if (rec.time > endTime) facts.eventsAfterEnd++;
+      facts.lastEventTime = rec.time;
+      switch (rec.kind) {
+        case T.EXC_ENTRY: {
+          // Vector offset bits 8:7: 0 synchronous, 1 IRQ, 2 FIQ, 3 SError.
+          const type = (rec.a >> 7) & 3;
+          stack.push({ kind: type === 0 ? 'sync' : 'irq', intid: -1, elr: rec.b });
+          if (inStop && (type === 1 || type === 2)) facts.excAfterStop.push({ time: rec.time, vector: rec.a });
+          break;
+        }
+        case T.IRQ_ACK: {
+          const top = stack[stack.length - 1];
+          if (top && top.kind === 'irq' && top.intid < 0) top.intid = rec.a;
+          break;
+        }
+        case T.ERET: {
+          // Pops the exception it returns from (the innermost with that return address, else the innermost).
+          let i = stack.length - 1;
+          while (i >= 0 && !(stack[i]!.kind !== 'sdei' && stack[i]!.elr === rec.a)) i--;
+          if (i < 0) i = stack.map((s) => s.kind).lastIndexOf('irq') >= 0 ? stack.length - 1 : -1;
+          if (i >= 0) stack.length = i;
+          break;
+        }
+        case T.SDEI_DISPATCH:
+          stack.push({ kind: 'sdei', intid: rec.a, elr: rec.b });
+          sdeiDepth++;
+          break;
+        case T.SDEI_COMPLETE: {
+          const i = stack.map((s) => s.kind).lastIndexOf('sdei');
+          if (i >= 0) stack.length = i;
+          if (sdeiDepth > 0) sdeiDepth--;
+          break;
+        }
+        case T.PSCI:
+          if (rec.a === PSCI_CPU_OFF_FID && sdeiDepth > 0) facts.cpuOffInSdei.push(rec.time);
+          break;
+        case T.POWER_OFF:
+          stack.length = 0;
+          sdeiDepth = 0;
+          break;
+        case T.DATA_ABORT:
+          facts.dataAborts.push({ time: rec.time, far: rec.a, elr: rec.b, symbol: image.symbolize(rec.b) });
+          stack.push({ kind: 'sync', intid: -1, elr: rec.b });
+          break;
+        case T.MARK:
+          if (rec.a === MARK_CRASH_SAVE && rec.b === cpu) facts.crashSaves.push(rec.time);
+          break;
+        case T.CALL:
+          if (stopFnIds.has(rec.a)) {
+            const name = image.fns[rec.a]!.name;
+            const top = stack[stack.length - 1];
+            let how: StopHow | null = null;
+            if (top?.kind === 'sdei') how = 'sdei';
+            else if (top?.kind === 'irq') how = top.intid === 3 ? 'nmi' : 'ipi';
+            else if (name === 'panic_smp_self_stop') how = 'self';
+            const prev = facts.stops[facts.stops.length - 1];
+            // arm64_nmi_cpu_stop called by panic_smp_self_stop is the same stop.
+            const sameStop = prev && prev.how === 'self' && how === null;
+            if (how && !sameStop) facts.stops.push({ how, time: rec.time, crash: rec.time >= crashStopTime, fn: name });
+            inStop = true;
+          } else if (rec.a === sendStopId) {
+            sendStopDepth++;
+          }
+          break;
+        case T.RETURN:
+          if (rec.a === sendStopId && sendStopDepth > 0) {
+            sendStopDepth--;
+            if (!stopReturned) stopReturned = { cpu, time: rec.time };
+          }
+          break;
+      }
+    }
+    cpus.push(facts);
+  }
+  const log = readLog(r, program);
+  let failedToStop: number[] = [];
+  for (const l of log) {
+    const m = /^SMP: failed to stop secondary CPUs (.*)$/.exec(l.text);
+    if (m) failedToStop = parseCpulist(m[1]!);
+  }
+  const L = program.layout;
+  const onlineAtEnd: boolean[] = [];
+  for (let cpu = 0; cpu < n; cpu++) onlineAtEnd.push(((r.peek32(L.g(GV.cpu_online_mask) + 4 * (cpu >> 5)) >>> (cpu & 31)) & 1) === 1);
+  const notes = Array.from({ length: n }, (_, cpu) => readNote(r, program, cpu));
+  return {
+    ncpus: n, endTime, endCpu: r.endCpu, log, cpus, crashStopTime, panicWinners,
+    panicCpu: r.peek32(L.g(GV.panic_cpu)), failedToStop, stopReturned, onlineAtEnd, notes,
+  };
+}
+
+/** Whether `pc` lies inside one of the stop-path functions. */
+export function inStopPath(image: MachineResult['image'], pc: number): boolean {
+  const f = image.fnAt(pc);
+  return !!f && STOP_PATH_NAMES.has(f.name);
+}
+
+export { PAGE_SIZE, PCPU };

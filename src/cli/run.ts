@@ -1,0 +1,181 @@
+/**
+ * `smpstop run`: one scenario (a preset, a JSON file or inline JSON), adjusted
+ * by flags, in either engine; prints a summary or the result as JSON, and
+ * optionally writes a Perfetto trace and a vmcore.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { InputError } from '../errors.js';
+import { getPreset, PRESETS } from '../scenarios/presets.js';
+import { parseScenario, type Scenario, type ScenarioInput } from '../scenarios/schema.js';
+import { runScenarioDetailed, type RunOptions, type RunDetails } from '../scenarios/run.js';
+import { parseWedge, parseTrigger, parseQuirk, parseIpiDelay, parseScheduler, parseIntFlag } from './args.js';
+import { formatSummary } from './summary.js';
+import { writeChromeTrace, toTextTimeline } from '../trace/export.js';
+import { buildVmcore, formatVmcoreSummary, vmcoreSummary } from '../vmcore/vmcore.js';
+import { buildSymbolFile } from '../vmcore/symbols.js';
+import { MAX_CPUS } from '../machine/shared.js';
+import type { EngineName } from '../machine/config.js';
+
+/** Reads --scenario: inline JSON, a JSON file, or a preset name. */
+export function loadScenarioArg(arg: string | undefined): { input: ScenarioInput; source: string } {
+  const v = arg ?? 'default';
+  if (v.trim().startsWith('{')) {
+    try {
+      return { input: JSON.parse(v) as ScenarioInput, source: 'inline scenario' };
+    } catch (e) {
+      throw new InputError('--scenario', `inline JSON does not parse: ${(e as Error).message}`);
+    }
+  }
+  if (existsSync(v)) {
+    const text = readFileSync(v, 'utf8');
+    if (text.trim() === '') throw new InputError('--scenario', `${v} is empty: expected a JSON scenario`);
+    try {
+      return { input: JSON.parse(text) as ScenarioInput, source: v };
+    } catch (e) {
+      throw new InputError('--scenario', `${v} is not valid JSON: ${(e as Error).message.split('\n')[0]}`);
+    }
+  }
+  const p = getPreset(v);
+  if (p) return { input: { name: p.name, ...p.scenario }, source: `preset ${p.name}` };
+  throw new InputError('--scenario', `'${v}' is neither a file, inline JSON, nor a preset (presets: ${PRESETS.map((x) => x.name).join(', ')})`);
+}
+
+export interface RunArgs {
+  scenario?: string;
+  cpus?: unknown;
+  kernel?: string;
+  'pseudo-nmi'?: boolean;
+  kdump?: boolean;
+  sdei?: boolean;
+  'hotplug-cpu'?: boolean;
+  'post-notifiers'?: boolean;
+  'panic-timeout'?: unknown;
+  wedge?: string[];
+  trigger?: string[];
+  'ipi-delay'?: string[];
+  quirk?: string[];
+  workload?: unknown[];
+  engine: EngineName;
+  seed?: unknown;
+  scheduler?: string;
+  json?: boolean;
+  trace?: string;
+  vmcore?: string;
+  'unique-pids'?: boolean;
+  'kernel-module'?: string[];
+  'trace-records'?: unknown;
+  'guest-time-limit'?: unknown;
+  'max-instructions'?: unknown;
+  'host-timeout'?: unknown;
+  'log-all'?: boolean;
+}
+
+/** Applies the flags to the scenario document, then validates the result. */
+export function scenarioFromArgs(a: RunArgs): Scenario {
+  const { input, source } = loadScenarioArg(a.scenario);
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) throw new InputError('--scenario', `${source}: expected a JSON object`);
+  const s = structuredClone(input) as Record<string, any>;
+  if (a.cpus !== undefined) s.cpus = parseIntFlag('cpus', a.cpus, 1, MAX_CPUS);
+  const kernel = { ...(s.kernel ?? {}) };
+  if (a.kernel !== undefined) kernel.variant = a.kernel;
+  if (a['pseudo-nmi'] !== undefined) kernel.pseudoNmi = a['pseudo-nmi'];
+  if (a.kdump !== undefined) kernel.kdump = a.kdump;
+  if (a['hotplug-cpu'] !== undefined) kernel.hotplugCpu = a['hotplug-cpu'];
+  if (a['post-notifiers'] !== undefined) kernel.crashKexecPostNotifiers = a['post-notifiers'];
+  if (a['panic-timeout'] !== undefined) kernel.panicTimeout = parseIntFlag('panic-timeout', a['panic-timeout'], -1, 3600);
+  s.kernel = kernel;
+  const firmware = { ...(s.firmware ?? {}) };
+  if (a.sdei !== undefined) {
+    firmware.sdei = a.sdei;
+    kernel.sdeiDriver = a.sdei;
+  }
+  if (a.quirk?.length) firmware.quirks = a.quirk.map(parseQuirk);
+  s.firmware = firmware;
+  const wedges = (a.wedge ?? []).map(parseWedge);
+  const delays = (a['ipi-delay'] ?? []).map(parseIpiDelay);
+  if (wedges.length || delays.length) s.faults = [...wedges, ...delays];
+  if (a.trigger?.length) s.triggers = a.trigger.map(parseTrigger);
+  if (a.workload?.length) s.workload = a.workload.map((w) => parseIntFlag('workload', w, 0, MAX_CPUS - 1));
+  const limits = { ...(s.limits ?? {}) };
+  if (a['guest-time-limit'] !== undefined) limits.guestTimeMs = parseIntFlag('guest-time-limit', a['guest-time-limit'], 1, 3_600_000);
+  if (a['max-instructions'] !== undefined) limits.maxInstructions = parseIntFlag('max-instructions', a['max-instructions'], 1, 1e12);
+  if (a['host-timeout'] !== undefined) limits.hostTimeoutMs = parseIntFlag('host-timeout', a['host-timeout'], 1, 86_400_000);
+  s.limits = limits;
+  return parseScenario(s, source);
+}
+
+export function runOptionsFromArgs(a: RunArgs): RunOptions {
+  return {
+    engine: a.engine,
+    seed: a.seed === undefined ? 1 : parseIntFlag('seed', a.seed, 0, 2 ** 32 - 1),
+    ...(a.scheduler ? { scheduler: parseScheduler(a.scheduler) } : {}),
+    ...(a['trace-records'] !== undefined ? { traceRecords: parseIntFlag('trace-records', a['trace-records'], 16, 1 << 20) } : {}),
+    ...(a['kernel-module']?.length ? { modules: a['kernel-module'].map((m) => resolve(m)) } : {}),
+  };
+}
+
+/** Writes the --trace and --vmcore files of a run; returns lines to print. */
+export async function writeArtifacts(d: RunDetails, tracePath: string | undefined, vmcorePath: string | undefined, uniquePids: boolean): Promise<string[]> {
+  const lines: string[] = [];
+  if (tracePath) {
+    const { bytes } = await writeChromeTrace(tracePath, d.machine.trace(), traceContext(d));
+    lines.push(`trace: ${tracePath} (${(bytes / 1024).toFixed(0)} KiB; open it in https://ui.perfetto.dev)`);
+  }
+  if (vmcorePath) {
+    const L = d.program.layout;
+    const m = d.machine.shared;
+    const v = buildVmcore({
+      ram: m.ramU8,
+      ramBase: m.map.ramBase,
+      crashNotes: Array.from({ length: m.ncpus }, (_, cpu) => ({ cpu, addr: L.crashNotes(cpu) })),
+      vmcoreinfo: vmcoreinfoText(d),
+      uniquePids,
+    });
+    await writeFile(vmcorePath, v.bytes);
+    const sym = `${vmcorePath}.vmlinux`;
+    await writeFile(sym, buildSymbolFile(d.machine.image));
+    lines.push(`vmcore: ${vmcorePath} (${v.notes.length} NT_PRSTATUS notes${v.missing.length ? `; no note for CPUs ${v.missing.join(', ')}` : ''}), symbols: ${sym}`);
+    for (const w of v.warnings) lines.push(`  note: ${w}`);
+    for (const l of formatVmcoreSummary(vmcoreSummary(v.bytes), { symbolize: (pc) => d.machine.image.symbolize(pc), cpus: v.notes })) lines.push(`  ${l}`);
+    lines.push(`  gdb-multiarch -q -ex 'file ${sym}' -ex 'core-file ${vmcorePath}' -ex 'info threads'`);
+  }
+  return lines;
+}
+
+export function traceContext(d: RunDetails): Parameters<typeof toTextTimeline>[1] {
+  const log = new Map(d.facts.log.map((l) => [l.seq, l.text]));
+  return { image: d.machine.image, logLine: (i: number) => log.get(i), endTime: d.machine.guestTimeNs, ncpus: d.machine.shared.ncpus };
+}
+
+function vmcoreinfoText(d: RunDetails): string {
+  const s = d.result.scenario;
+  return [
+    `OSRELEASE=smpstop-${s.kernel.variant}`,
+    'PAGESIZE=4096',
+    `SYMBOL(_text)=${d.machine.image.textBase.toString(16)}`,
+    `NUMBER(nr_cpu_ids)=${s.cpus}`,
+    `CRASHTIME=${Math.round(d.machine.guestTimeNs / 1e9)}`,
+    '',
+  ].join('\n');
+}
+
+export async function runCommand(a: RunArgs, print: (s: string) => void): Promise<number> {
+  const scenario = scenarioFromArgs(a);
+  const opts = runOptionsFromArgs(a);
+  const d = await runScenarioDetailed(scenario, opts);
+  const artifacts = await writeArtifacts(d, a.trace, a.vmcore, a['unique-pids'] ?? true);
+  if (a.json) {
+    print(JSON.stringify(d.result, null, 2));
+  } else {
+    print(formatSummary(d.result, { logAll: a['log-all'] ?? false }));
+    if (!a.trace) {
+      print('\ntimeline (last events per CPU; --trace FILE for the whole run in Perfetto):');
+      print(toTextTimeline(d.machine.trace(), traceContext(d), { last: 12 }));
+    }
+    for (const l of artifacts) print(l);
+  }
+  if (d.result.outcome === 'fault') return 3;
+  return d.result.violations.length > 0 ? 1 : 0;
+}

@@ -1,0 +1,34 @@
+/** The human-readable summary `smpstop run` prints without --json. */
+import type { RunResult } from '../check/result.js';
+
+const hex = (v: number): string => `0x${v.toString(16)}`;
+
+export function formatSummary(r: RunResult, opts: { logAll?: boolean } = {}): string {
+  const out: string[] = [];
+  const s = r.scenario;
+  out.push(`smpstop: ${s.name ? `${s.name}: ` : ''}${s.cpus} CPUs, kernel ${s.kernel.variant}${s.kernel.pseudoNmi ? ' +pNMI' : ''}${s.kernel.kdump ? ' +kdump' : ''}, firmware ${s.firmware.sdei ? 'SDEI' : 'no SDEI'}${s.firmware.quirks.length ? ` quirks ${s.firmware.quirks.join(',')}` : ''}; ${r.engine} engine, seed ${r.seed}`);
+  out.push(`outcome: ${r.outcome}${r.reason ? ` (${r.reason})` : ''} after ${(r.guestTimeUs / 1000).toFixed(3)} ms guest time, ${r.hostMs.toFixed(1)} ms host time`);
+  out.push('');
+  out.push('kernel log:');
+  const boring = /^(Booting smpstop|SMP: Total of|sdei_nmi: using)/;
+  for (const l of r.log) if (opts.logAll || !boring.test(l.text)) out.push(`  [${(l.timeUs / 1e6).toFixed(6)}] CPU${l.cpu}: ${l.text}`);
+  out.push('');
+  out.push('CPUs:');
+  out.push('  cpu  state        online  stopped-by  crash note                               final pc');
+  for (const c of r.cpus) {
+    const note = c.crashNote ? `${c.crashNote.symbol} (pid ${c.crashNote.pid})` : '-';
+    const stops = c.stops.length > 1 ? `${c.stoppedBy} (x${c.stops.length})` : c.stoppedBy;
+    out.push(`  ${String(c.cpu).padStart(3)}  ${c.state.padEnd(11)}  ${(c.online ? 'yes' : 'no').padEnd(6)}  ${stops.padEnd(10)}  ${note.padEnd(40)} ${c.state === 'off' ? '-' : `${c.symbol} (${hex(c.pc)})`}`);
+  }
+  if (r.failedToStop.length) out.push(`\nthe kernel reported it failed to stop CPUs ${r.failedToStop.join(', ')}`);
+  out.push('');
+  if (r.violations.length === 0) out.push('violations: none');
+  else {
+    out.push(`violations (${r.violations.length}):`);
+    for (const v of r.violations) out.push(`  ${v.id}  cpu${v.cpu}  at ${v.timeUs.toFixed(3)} us: ${v.message}`);
+  }
+  if (r.fault) out.push(`\nmodel fault on CPU ${r.fault.cpu}: ${r.fault.message}`);
+  out.push('');
+  out.push(`replay: ${r.replay}`);
+  return out.join('\n');
+}

@@ -1,0 +1,150 @@
+/**
+ * The scenario format: one JSON document describing a machine run (CPUs,
+ * kernel configuration, firmware, faults, triggers, budgets). Validated with
+ * zod before anything runs; every rejection names the field (as a JSON path),
+ * the value and what is accepted.
+ */
+import { z } from 'zod';
+import { QUIRK_NAMES } from '../../firmware/quirks.js';
+import { WEDGE_MODES, TRIGGER_KINDS } from '../kernel/runtime.js';
+import { MAX_CPUS } from '../machine/shared.js';
+import { InputError } from '../errors.js';
+
+const cpuIndex = z.number().int().min(0).max(MAX_CPUS - 1);
+const micros = z.number().finite().min(0).max(3.6e9); // up to an hour of guest time
+
+export const KernelSchema = z.object({
+  variant: z.string().min(1).max(64).default('final'),
+  pseudoNmi: z.boolean().default(false),
+  kdump: z.boolean().default(false),
+  hotplugCpu: z.boolean().default(true),
+  crashKexecPostNotifiers: z.boolean().default(false),
+  panicTimeout: z.number().int().min(-1).max(3600).default(1),
+  sdeiDriver: z.boolean().default(true),
+}).strict();
+
+export const FirmwareSchema = z.object({
+  sdei: z.boolean().default(true),
+  quirks: z.array(z.enum(QUIRK_NAMES as [string, ...string[]])).max(16).default([]),
+}).strict();
+
+export const GicSchema = z.object({
+  priorityBits: z.number().int().min(3).max(5).default(5),
+}).strict();
+
+export const WedgeFaultSchema = z.object({
+  cpu: cpuIndex,
+  wedge: z.enum(WEDGE_MODES as unknown as [string, ...string[]]),
+  atUs: micros.default(0),
+  durationUs: micros.optional(),
+}).strict();
+
+export const DelayFaultSchema = z.object({
+  cpu: cpuIndex,
+  ipiDelayUs: micros,
+  atUs: micros.default(0),
+}).strict();
+
+export const FaultSchema = z.union([WedgeFaultSchema, DelayFaultSchema]);
+
+export const TriggerSchema = z.object({
+  kind: z.enum(TRIGGER_KINDS as unknown as [string, ...string[]]),
+  cpu: cpuIndex,
+  atUs: micros.default(100),
+  message: z.string().max(80).optional(),
+}).strict();
+
+export const LimitsSchema = z.object({
+  guestTimeMs: z.number().finite().positive().max(3.6e6).optional(),
+  maxInstructions: z.number().int().positive().max(1e12).optional(),
+  hostTimeoutMs: z.number().finite().positive().max(8.64e7).optional(),
+}).strict();
+
+export const ScenarioSchema = z.object({
+  name: z.string().max(80).optional(),
+  description: z.string().max(400).optional(),
+  cpus: z.number().int().min(1).max(MAX_CPUS).default(4),
+  kernel: KernelSchema.default(KernelSchema.parse({})),
+  firmware: FirmwareSchema.default(FirmwareSchema.parse({})),
+  gic: GicSchema.default(GicSchema.parse({})),
+  /** CPUs that run the workload task. */
+  workload: z.array(cpuIndex).max(MAX_CPUS).default([]),
+  faults: z.array(FaultSchema).max(4 * MAX_CPUS).default([]),
+  triggers: z.array(TriggerSchema).max(4 * MAX_CPUS).default([]),
+  limits: LimitsSchema.default({}),
+}).strict().superRefine((s, ctx) => {
+  const cpuOk = (cpu: number, path: (string | number)[]): void => {
+    if (cpu >= s.cpus) ctx.addIssue({ code: 'custom', path, message: `CPU ${cpu} does not exist: the scenario has ${s.cpus} CPUs (0-${s.cpus - 1})` });
+  };
+  s.workload.forEach((c, i) => cpuOk(c, ['workload', i]));
+  s.faults.forEach((f, i) => cpuOk(f.cpu, ['faults', i, 'cpu']));
+  s.triggers.forEach((t, i) => cpuOk(t.cpu, ['triggers', i, 'cpu']));
+  if (s.kernel.pseudoNmi && s.gic.priorityBits < 4) {
+    ctx.addIssue({
+      code: 'custom', path: ['kernel', 'pseudoNmi'],
+      message: `pseudo-NMI needs a GIC with at least 4 priority bits (gic.priorityBits is ${s.gic.priorityBits}): the Non-secure view of ICC_PMR_EL1 cannot tell 0xe0, 0xc0 and 0x80 apart with fewer`,
+    });
+  }
+  if (s.firmware.quirks.length !== new Set(s.firmware.quirks).size) {
+    ctx.addIssue({ code: 'custom', path: ['firmware', 'quirks'], message: 'lists a quirk twice' });
+  }
+  const wedged = new Map<number, number>();
+  s.faults.forEach((f, i) => {
+    if ('wedge' in f) {
+      if (wedged.has(f.cpu)) ctx.addIssue({ code: 'custom', path: ['faults', i, 'cpu'], message: `CPU ${f.cpu} is already wedged by faults[${wedged.get(f.cpu)}]; one wedge per CPU` });
+      else wedged.set(f.cpu, i);
+      if (f.durationUs !== undefined && f.wedge !== 'in-firmware') {
+        ctx.addIssue({ code: 'custom', path: ['faults', i, 'durationUs'], message: `durationUs applies only to wedge 'in-firmware', not '${f.wedge}'` });
+      }
+    }
+  });
+});
+
+export type Scenario = z.output<typeof ScenarioSchema>;
+export type ScenarioInput = z.input<typeof ScenarioSchema>;
+
+function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
+  let v: unknown = input;
+  for (const k of path) {
+    if (v === null || typeof v !== 'object') return undefined;
+    v = (v as Record<PropertyKey, unknown>)[k];
+  }
+  return v;
+}
+
+export function jsonPath(path: readonly PropertyKey[]): string {
+  let s = '';
+  for (const k of path) s += typeof k === 'number' ? `[${k}]` : s === '' ? String(k) : `.${String(k)}`;
+  return s || '(scenario)';
+}
+
+function show(v: unknown): string {
+  if (v === undefined) return 'missing';
+  if (typeof v === 'number' && !Number.isFinite(v)) return String(v);
+  const s = JSON.stringify(v);
+  return s === undefined ? String(v) : s.length > 60 ? `${s.slice(0, 57)}...` : s;
+}
+
+/** One line per problem: `path: value: what is accepted`. */
+export function formatIssues(error: z.ZodError, input: unknown, prefix = ''): string[] {
+  return error.issues.map((iss) => {
+    const path = prefix + jsonPath(iss.path);
+    if (iss.code === 'unrecognized_keys') {
+      return `${path}: unknown field${iss.keys.length > 1 ? 's' : ''} ${iss.keys.map((k) => JSON.stringify(k)).join(', ')}`;
+    }
+    const v = valueAt(input, iss.path);
+    let what = iss.message;
+    if (iss.code === 'invalid_value' && 'values' in iss) what = `expected one of ${(iss.values as unknown[]).map((x) => JSON.stringify(x)).join(', ')}`;
+    if (iss.code === 'invalid_union') what = 'expected a wedge fault {cpu, wedge, atUs?, durationUs?} or an interrupt-delay fault {cpu, ipiDelayUs, atUs?}';
+    return `${path}: ${show(v)}: ${what}`;
+  });
+}
+
+/** Validates a scenario document; throws InputError naming the first bad field (all lines in the message). */
+export function parseScenario(input: unknown, source = 'scenario'): Scenario {
+  const r = ScenarioSchema.safeParse(input);
+  if (r.success) return r.data;
+  const lines = formatIssues(r.error, input);
+  const first = r.error.issues[0]!;
+  throw new InputError(jsonPath(first.path), `${source}: ${lines.join('; ')}`, true);
+}
