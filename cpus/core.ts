@@ -730,8 +730,13 @@ export class CpuCore<Ctx = any> {
       case WAIT_WFE:
         this.retire();
         return -1;
-      case WAIT_EL3:
-        return this.el3Exit(this.el3.wedgeEnd(this));
+      case WAIT_EL3: {
+        // Only an SMC stays at EL3: when it completes, its result (x0) goes to the caller, as in OP_SMC.
+        const caller = this.gen;
+        const r = this.el3Exit(this.el3.wedgeEnd(this));
+        if (r < 0 && caller !== null && this.gen === caller) this.ret = this.cpuF64[this.fX]!;
+        return r;
+      }
       case WAIT_OFF:
         return this.powerOn();
       default:
@@ -1365,7 +1370,7 @@ export class CpuCore<Ctx = any> {
 
   /** Ends the machine run from guest or firmware code on this CPU. */
   endRun(outcome: Parameters<typeof endRun>[1], detail: number): boolean {
-    return endRun(this.m, outcome, this.cpu, detail, this.clock.now());
+    return endRun(this.m, outcome, this.cpu, detail, () => this.clock.now());
   }
 
   /** CPU number of an MPIDR affinity value, -1 if none. */

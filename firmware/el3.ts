@@ -8,7 +8,7 @@
 import { EL3_ERET, EL3_STAY, type CpuCore, type El3Handler } from '../cpus/core.js';
 import { CpuLayout, POWER_ON, POWER_OFF, RUN_OFF, SCR_NS, SCR_FIQ, mpidrOf } from '../cpus/layout.js';
 import { PSR_MODE_EL1H, PSR_DAIF } from '../cpus/pstate.js';
-import { decodeFid, SMC_UNK, SMCCC_VERSION, SMCCC_ARCH_FEATURES, SMCCC_VERSION_1_5, OEN_ARCH, OEN_STD } from './smccc.js';
+import { decodeFid, SMC_UNK, SMCCC_VERSION, SMCCC_ARCH_FEATURES, SMCCC_VERSION_1_5, SMCCC_SVE_HINT, OEN_ARCH, OEN_STD } from './smccc.js';
 import { psciCall, isPsciFid, PSCI_RET } from './psci.js';
 import { sdeiCall, isSdeiFid, sdeiCpuOnInit } from './sdei/main.js';
 import { sdeiFiq } from './sdei/dispatch.js';
@@ -45,21 +45,26 @@ export class Firmware implements El3Handler {
   smc(core: CpuCore): number {
     const d = decodeFid(core.x(0));
     if (!d.fast || !d.reservedOk) return unknown(core);
+    // SMCCC 1.3: the SVE live-state hint (bit 16) is not part of the function id; TF-A
+    // common/runtime_svc.c sync_handler clears it before looking up the service.
+    const fid = (d.fid & ~SMCCC_SVE_HINT) >>> 0;
     if (d.oen === OEN_ARCH) {
-      if (d.fid === SMCCC_VERSION) { core.setX(0, SMCCC_VERSION_1_5); return EL3_ERET; }
-      if (d.fid === SMCCC_ARCH_FEATURES) {
+      if (fid === SMCCC_VERSION) { core.setX(0, SMCCC_VERSION_1_5); return EL3_ERET; }
+      if (fid === SMCCC_ARCH_FEATURES) {
         const q = Number(BigInt.asUintN(32, BigInt(Math.trunc(core.x(1)))));
-        core.setX(0, q === SMCCC_VERSION ? 0 : SMC_UNK);
+        // TF-A arm_arch_svc smccc_arch_features: SMCCC_VERSION and SMCCC_ARCH_FEATURES itself are
+        // implemented; no workaround is needed on the model's CPUs (NOT_SUPPORTED).
+        core.setX(0, q === SMCCC_VERSION || q === SMCCC_ARCH_FEATURES ? 0 : SMC_UNK);
         return EL3_ERET;
       }
       return unknown(core);
     }
     if (d.oen === OEN_STD) {
-      if (isSdeiFid(d.fid)) return sdeiCall(this.state, core, d.fid);
-      if (isPsciFid(d.fid)) return psciCall(this.state, core, d.fid);
+      if (isSdeiFid(fid)) return sdeiCall(this.state, core, fid);
+      if (isPsciFid(fid)) return psciCall(this.state, core, fid);
       return unknown(core);
     }
-    if (d.fid === SIP_SMPSTOP_STALL) {
+    if (fid === SIP_SMPSTOP_STALL) {
       const dur = core.x(1);
       const until = dur < 0 ? Infinity : core.clock.now() + dur;
       this.state.setWedgedUntil(core.cpu, until);
@@ -82,6 +87,9 @@ export class Firmware implements El3Handler {
       fw.setWedgedUntil(pe, 0);
       return EL3_ERET; // x0 was set when the stall began
     }
+    // Read the resume entry point before clearing the suspend record.
+    const entry = fw.suspendEntry(pe);
+    const ctx = fw.suspendCtx(pe);
     fw.setSuspend(pe, 0);
     if (kind === 1) {
       core.setX(0, PSCI_RET.SUCCESS); // standby: return to the caller
@@ -91,7 +99,7 @@ export class Firmware implements El3Handler {
     core.el3DiscardContexts();
     warmBootCpuInterface(core);
     fw.setMasked(pe, true);
-    enterNonSecure(core, fw.suspendEntry(pe), fw.suspendCtx(pe));
+    enterNonSecure(core, entry, ctx);
     return EL3_ERET;
   }
 

@@ -7,6 +7,9 @@
 import { defineLayout } from '../src/machine/layout.js';
 import { PRIVATE_EVENTS, SHARED_EVENTS } from './sdei/events.js';
 
+/** First SDEI_REENABLE bit of the shared events (below it: the private events). */
+export const REENABLE_SHARED = 16;
+
 /** TF-A MAX_EVENT_NESTING: one normal and one critical dispatch per PE. */
 export const MAX_DISPATCH = 2;
 
@@ -38,7 +41,7 @@ export const PeFirmwareLayout = defineLayout('fw-pe', {
   SUSPEND: { type: 'i32', owner: 'firmware', doc: '0 none, 1 standby, 2 power-down suspend in progress' },
   SDEI_MASKED: { type: 'i32', owner: 'firmware', doc: 'PE_MASK state (1 = masked)' },
   SDEI_DEPTH: { type: 'i32', owner: 'firmware', doc: 'outstanding dispatch records' },
-  SDEI_REENABLE: { type: 'i32', owner: 'firmware', doc: 'bit per private event: interrupt disabled by a masked trigger, re-enable on PE_UNMASK' },
+  SDEI_REENABLE: { type: 'i32', owner: 'firmware', doc: 'interrupt disabled by a masked trigger, re-enable on PE_UNMASK: bit i private event i, bit REENABLE_SHARED + j shared event j' },
 });
 
 export const FirmwareLayout = defineLayout('fw-global', {

@@ -5,7 +5,7 @@
 import { CpuLayout, POWER_ON, POWER_OFF, POWER_ON_PENDING, ATTN_POWER, mpidrAffinity, mpidrOf } from '../cpus/layout.js';
 import { EL3_ERET, EL3_OFF, EL3_HALT, EL3_STAY, type CpuCore } from '../cpus/core.js';
 import { powerOnKick } from '../src/machine/runstate.js';
-import { SMCCC_VERSION } from './smccc.js';
+import { SMCCC_VERSION, arg32 } from './smccc.js';
 import { T } from '../src/trace/events.js';
 import type { FirmwareState } from './state.js';
 import { sdeiCpuOff } from './sdei/main.js';
@@ -53,6 +53,8 @@ export const RESET2_VENDOR = 0x8000_0000;
 export const RESET2_WARM = 0;
 
 const F = CpuLayout.fields;
+/** Function id bit 30: SMC64 calling convention. */
+const SMC64 = 0x4000_0000;
 
 /** Functions PSCI_FEATURES reports as implemented. */
 const IMPLEMENTED: ReadonlySet<number> = new Set([
@@ -78,6 +80,14 @@ function targetCpu(core: CpuCore, mpidr: number): number {
   return core.cpuOfMpidr(aff);
 }
 
+/**
+ * Argument x<n> of a PSCI call: for an SMC32 function id only w<n> counts (TF-A
+ * psci_smc_handler clears the top halves of x1-x3 for 32-bit calls; SMCCC 1.2).
+ */
+function arg(core: CpuCore, fid: number, n: number): number {
+  return (fid & SMC64) !== 0 ? core.x(n) : arg32(core.x(n));
+}
+
 function ret(core: CpuCore, v: number): number {
   core.setX(0, v);
   return EL3_ERET;
@@ -89,7 +99,7 @@ export function powerState(core: CpuCore, cpu: number): number {
 
 export function psciCall(fw: FirmwareState, core: CpuCore, fid: number): number {
   const pe = core.cpu;
-  core.trace?.emit(T.PSCI, fid, fid === PSCI.CPU_ON || fid === PSCI.CPU_ON64 ? targetCpu(core, core.x(1)) : 0);
+  core.trace?.emit(T.PSCI, fid, fid === PSCI.CPU_ON || fid === PSCI.CPU_ON64 ? targetCpu(core, arg(core, fid, 1)) : 0);
   switch (fid) {
     case PSCI.VERSION:
       return ret(core, PSCI_VERSION_1_1);
@@ -104,16 +114,16 @@ export function psciCall(fw: FirmwareState, core: CpuCore, fid: number): number 
 
     case PSCI.CPU_ON:
     case PSCI.CPU_ON64: {
-      const target = targetCpu(core, fid === PSCI.CPU_ON ? core.x(1) % 0x1_0000_0000 : core.x(1));
+      const target = targetCpu(core, arg(core, fid, 1));
       if (target < 0) return ret(core, PSCI_RET.INVALID_PARAMETERS);
-      const entry = core.x(2);
+      const entry = arg(core, fid, 2);
       if (!validEntry(core, entry)) return ret(core, PSCI_RET.INVALID_ADDRESS);
       const pw = core.m.cpuI(target, F.POWER.index);
       // TF-A psci_cpu_on_start: under the target's lock, check then move to ON_PENDING.
       const old = Atomics.compareExchange(core.m.cpu32, pw, POWER_OFF, POWER_ON_PENDING);
       if (old === POWER_ON) return ret(core, PSCI_RET.ALREADY_ON);
       if (old === POWER_ON_PENDING) return ret(core, PSCI_RET.ON_PENDING);
-      fw.setPsciOn(target, entry, core.x(3));
+      fw.setPsciOn(target, entry, arg(core, fid, 3));
       // The entry point above is published by the ATTN/RUNSTATE Atomics in powerOnKick.
       powerOnKick(core.m, target, ATTN_POWER);
       return ret(core, PSCI_RET.SUCCESS);
@@ -135,22 +145,23 @@ export function psciCall(fw: FirmwareState, core: CpuCore, fid: number): number 
 
     case PSCI.AFFINITY_INFO:
     case PSCI.AFFINITY_INFO64: {
-      const target = targetCpu(core, fid === PSCI.AFFINITY_INFO ? core.x(1) % 0x1_0000_0000 : core.x(1));
-      const level = fid === PSCI.AFFINITY_INFO ? core.x(2) % 0x1_0000_0000 : core.x(2);
+      const target = targetCpu(core, arg(core, fid, 1));
+      const level = arg(core, fid, 2);
       if (level !== 0 || target < 0) return ret(core, PSCI_RET.INVALID_PARAMETERS);
       return ret(core, powerState(core, target)); // 0 ON, 1 OFF, 2 ON_PENDING
     }
 
     case PSCI.CPU_SUSPEND:
     case PSCI.CPU_SUSPEND64: {
-      const ps = core.x(1) % 0x1_0000_0000;
+      const ps = arg32(core.x(1));
       const powerDown = (ps & PSTATE_TYPE_POWERDOWN) !== 0;
       const level = (ps >>> 24) & 3;
+      const entry = arg(core, fid, 2);
       if (level !== 0) return ret(core, PSCI_RET.INVALID_PARAMETERS);
-      if (powerDown && !validEntry(core, core.x(2))) return ret(core, PSCI_RET.INVALID_ADDRESS);
+      if (powerDown && !validEntry(core, entry)) return ret(core, PSCI_RET.INVALID_ADDRESS);
       // TF-A abandons a power-down suspend when an interrupt is already pending (ISR_EL1).
       if (core.gic.signalled(false) !== null) return ret(core, PSCI_RET.SUCCESS);
-      fw.beginSuspend(core, powerDown, core.x(2), core.x(3));
+      fw.beginSuspend(core, powerDown, entry, arg(core, fid, 3));
       return EL3_STAY;
     }
 
@@ -167,7 +178,7 @@ export function psciCall(fw: FirmwareState, core: CpuCore, fid: number): number 
 
     case PSCI.SYSTEM_RESET2:
     case PSCI.SYSTEM_RESET2_64: {
-      const type = core.x(1) % 0x1_0000_0000;
+      const type = arg32(core.x(1)); // uint32_t reset_type for both forms (TF-A psci_system_reset2)
       // Architectural type 0 is the only one; the model platform has no vendor reset types.
       if (type !== RESET2_WARM) return ret(core, PSCI_RET.INVALID_PARAMETERS);
       core.endRun('reset', 1);

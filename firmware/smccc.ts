@@ -8,6 +8,8 @@
 export const SMCCC_VERSION = 0x8000_0000;
 export const SMCCC_ARCH_FEATURES = 0x8000_0001;
 export const SMCCC_VERSION_1_5 = 0x0001_0005;
+/** w0 bit 16 (SMCCC >= 1.3): SVE live state need not be preserved; not part of the function id. */
+export const SMCCC_SVE_HINT = 0x0001_0000;
 
 export const SMC_UNK = -1; // NOT_SUPPORTED, as all ones
 export const SMCCC_RET_NOT_REQUIRED = -2;

@@ -17,7 +17,7 @@ import { PSR_ALLINT } from '../../cpus/pstate.js';
 import { CpuLayout, SCTLR_SPINTMASK } from '../../cpus/layout.js';
 import { A, DENY, nextState, STATF_REGISTERED, STATF_ENABLED } from './state.js';
 import { PRIVATE_EVENTS } from './events.js';
-import { MAX_DISPATCH } from '../layout.js';
+import { MAX_DISPATCH, REENABLE_SHARED } from '../layout.js';
 import { GROUP0, RedistributorLayout, DistributorLayout, SPI_BASE, INTID_SPURIOUS } from '../../src/gic/layout.js';
 import { SYS } from '../../cpus/sysregs.js';
 import { T } from '../../src/trace/events.js';
@@ -87,9 +87,10 @@ export function sdeiFiq(fw: FirmwareState, core: CpuCore): number {
   if (depth >= MAX_DISPATCH) {
     throw core.fault(`SDEI: third nested dispatch on PE ${pe} (TF-A asserts in push_dispatch; section 3.10 Q4)`);
   }
-  if (depth > 0 && !fw.dispatch(pe, depth - 1).critical && !e.def.critical) {
-    // TF-A asserts: a normal dispatch is outstanding already (a stale record left by CPU_OFF).
-    throw core.fault(`SDEI: normal dispatch with a normal dispatch outstanding on PE ${pe} (stale dispatch record; TF-A asserts in debug builds)`);
+  // TF-A sdei_intr_handler asserts: a normal event needs no outstanding dispatch, a critical one
+  // at most a normal one. Only a stale record (left by CPU_OFF) gets past the GIC running priority.
+  if (depth > 0 && (!e.def.critical || fw.dispatch(pe, depth - 1).critical)) {
+    throw core.fault(`SDEI: ${e.def.critical ? 'critical' : 'normal'} dispatch with a ${fw.dispatch(pe, depth - 1).critical ? 'critical' : 'normal'} dispatch outstanding on PE ${pe} (stale dispatch record; TF-A asserts in debug builds)`);
   }
   // Push the dispatch record: interrupted x0-x17, ELR_EL3, SPSR_EL3.
   const rec = fw.dispatch(pe, depth);
@@ -131,9 +132,10 @@ function maskedTrigger(fw: FirmwareState, core: CpuCore, e: EventInstance, intid
   if (e.def.shared && e.routeMode === RM_ANY) {
     setPendingAgain(fw, pe, intid); // another, unmasked PE may take it
   } else {
+    // Private, or shared and routed RM_PE here: PE_UNMASK re-enables it (TF-A pending_enables).
     disableInt(fw, pe, intid);
     setPendingAgain(fw, pe, intid);
-    if (!e.def.shared) fw.setReenable(pe, fw.reenable(pe) | (1 << e.index));
+    fw.setReenable(pe, fw.reenable(pe) | (1 << (e.def.shared ? REENABLE_SHARED + e.index : e.index)));
   }
   eoi(core, intid);
   return EL3_ERET;

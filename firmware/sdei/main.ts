@@ -19,6 +19,8 @@ import { GROUP0 } from '../../src/gic/layout.js';
 import { T } from '../../src/trace/events.js';
 import type { EventInstance, FirmwareState } from '../state.js';
 import { completeDispatch } from './dispatch.js';
+import { REENABLE_SHARED } from '../layout.js';
+import { implementedMask } from '../../src/gic/priority.js';
 
 export const SDEI = {
   VERSION: 0xc400_0020,
@@ -155,16 +157,20 @@ export function sdeiCall(fw: FirmwareState, core: CpuCore, fid: number): number 
       const flags = core.x(4);
       const aff = core.x(5);
       if (!validEntry(core, entry)) return ret(core, SDEI_RET.INVALID_PARAMETERS);
+      // TF-A validate_flags runs before the event lookup, so an RM_PE registration of a private
+      // event with a bad MPIDR is INVALID too, although private events then ignore routing.
       if (flags !== RM_ANY && flags !== RM_PE) return ret(core, SDEI_RET.INVALID_PARAMETERS);
+      if (flags === RM_PE && !validMpidr(core, aff)) return ret(core, SDEI_RET.INVALID_PARAMETERS);
       const e = fw.event(pe, x1);
       if (!e) return ret(core, SDEI_RET.INVALID_PARAMETERS);
-      if (e.def.shared && flags === RM_PE && !validMpidr(core, aff)) return ret(core, SDEI_RET.INVALID_PARAMETERS);
       if (e.def.dynamic && e.intid < 0) return ret(core, SDEI_RET.DENIED); // dynamic event not bound yet
       return ret(core, withSharedLock(fw, e, () => {
         const next = nextState(e.state, A.REGISTER);
         if (next === DENY) return SDEI_RET.DENIED;
         const bound = e.intid >= 0 && !(e.def.num === 0);
-        if (bound && intActive(fw, e.pe >= 0 ? e.pe : pe, e.intid)) return SDEI_RET.DENIED;
+        const ipe = e.pe >= 0 ? e.pe : pe;
+        // TF-A sdei_event_register: the bound interrupt must not be active and must belong to Non-secure.
+        if (bound && (intActive(fw, ipe, e.intid) || !intIsNonSecure(fw, ipe, e.intid))) return SDEI_RET.DENIED;
         // Commit.
         e.entry = entry;
         e.arg = arg;
@@ -235,11 +241,15 @@ export function sdeiCall(fw: FirmwareState, core: CpuCore, fid: number): number 
         // IMPDEF: the spec meaning, 1 = signalable (TF-A returns the inverse; section 3.1).
         case INFO.SIGNALED: return ret(core, e.def.signalable ? 1 : 0);
         case INFO.PRIORITY: return ret(core, e.def.critical ? 1 : 0);
+        // TF-A sdei_event_get_info: routing of a shared event only; DENIED while it is not registered.
         case INFO.ROUTING_MODE:
           if (!e.def.shared) return ret(core, SDEI_RET.INVALID_PARAMETERS);
+          if (!(e.state & STATF_REGISTERED)) return ret(core, SDEI_RET.DENIED);
           return ret(core, e.routeMode);
         case INFO.ROUTING_AFF:
-          if (!e.def.shared || e.routeMode !== RM_PE) return ret(core, SDEI_RET.INVALID_PARAMETERS);
+          if (!e.def.shared) return ret(core, SDEI_RET.INVALID_PARAMETERS);
+          if (!(e.state & STATF_REGISTERED)) return ret(core, SDEI_RET.DENIED);
+          if (e.routeMode !== RM_PE) return ret(core, SDEI_RET.INVALID_PARAMETERS);
           return ret(core, e.routeAff);
         default:
           return ret(core, SDEI_RET.INVALID_PARAMETERS);
@@ -254,6 +264,7 @@ export function sdeiCall(fw: FirmwareState, core: CpuCore, fid: number): number 
       if (mode !== RM_ANY && mode !== RM_PE) return ret(core, SDEI_RET.INVALID_PARAMETERS);
       if (mode === RM_PE && !validMpidr(core, aff)) return ret(core, SDEI_RET.INVALID_PARAMETERS);
       return ret(core, fw.lock(() => {
+        if (e.intid < 0) return SDEI_RET.INVALID_PARAMETERS; // TF-A sdei_event_routing_set: unbound dynamic event
         const next = nextState(e.state, A.ROUTING);
         if (next === DENY) return SDEI_RET.DENIED;
         e.routeMode = mode;
@@ -277,6 +288,15 @@ export function sdeiCall(fw: FirmwareState, core: CpuCore, fid: number): number 
         const e = fw.privateEvent(pe, i);
         if ((e.state & STATF_ENABLED) || e.def.num === 0) setIntEnabled(fw, pe, e.intid, true);
       }
+      // TF-A sdei_pe_unmask: shared events routed RM_PE to this PE too.
+      const me = mpidrAffinity(core.mpidr);
+      for (let j = 0; j < SHARED_EVENTS.length; j++) {
+        if (!(bits & (1 << (REENABLE_SHARED + j)))) continue;
+        fw.lock(() => {
+          const e = fw.sharedEvent(j);
+          if ((e.state & STATF_ENABLED) && e.routeMode === RM_PE && e.routeAff === me && e.intid >= 0) setIntEnabled(fw, pe, e.intid, true);
+        });
+      }
       core.recheck = true;
       return ret(core, SDEI_RET.SUCCESS);
     }
@@ -287,10 +307,11 @@ export function sdeiCall(fw: FirmwareState, core: CpuCore, fid: number): number 
       return ret(core, fw.lock(() => {
         const existing = fw.eventForIntid(pe, intid);
         if (existing) return existing.def.dynamic ? existing.def.num : SDEI_RET.INVALID_PARAMETERS;
-        if (!intIsNonSecure(fw, pe, intid)) return SDEI_RET.DENIED;
+        // TF-A sdei_interrupt_bind: a free slot first (OUT_OF_RESOURCE), then Non-secure ownership (DENIED).
         const pool = intid < 32 ? PRIVATE_EVENTS : SHARED_EVENTS;
         const free = pool.find((d) => d.dynamic && fw.boundIntid(d) < 0);
         if (!free) return SDEI_RET.OUT_OF_RESOURCE;
+        if (!intIsNonSecure(fw, pe, intid)) return SDEI_RET.DENIED;
         fw.setBound(free, intid);
         return free.num;
       }));
@@ -300,9 +321,10 @@ export function sdeiCall(fw: FirmwareState, core: CpuCore, fid: number): number 
       const e = fw.event(pe, x1);
       if (!e || !e.def.dynamic) return ret(core, SDEI_RET.INVALID_PARAMETERS);
       return ret(core, fw.lock(() => {
+        // TF-A sdei_interrupt_release: registered anywhere -> DENIED; not bound -> INVALID; active -> DENIED.
         const intid = e.intid;
-        if (intid < 0) return SDEI_RET.DENIED;
         if (!unregisteredEverywhere(fw, e)) return SDEI_RET.DENIED;
+        if (intid < 0) return SDEI_RET.INVALID_PARAMETERS;
         if (intActive(fw, pe, intid)) return SDEI_RET.DENIED;
         releaseBinding(fw, e, pe);
         return SDEI_RET.SUCCESS;
@@ -342,11 +364,14 @@ export function sdeiCall(fw: FirmwareState, core: CpuCore, fid: number): number 
         for (let i = 0; i < SHARED_EVENTS.length; i++) {
           if (unregister(fw, core, fw.sharedEvent(i)) === SDEI_RET.PENDING) denied = true;
         }
+        // TF-A sdei_shared_reset: a running shared event ends the call before any binding is released.
+        if (denied) return SDEI_RET.DENIED;
         // Release every dynamic binding whose event is unregistered everywhere.
         for (const d of [...PRIVATE_EVENTS, ...SHARED_EVENTS]) {
           if (!d.dynamic || fw.boundIntid(d) < 0) continue;
           const e = fw.event(pe, d.num)!;
-          if (unregisteredEverywhere(fw, e)) releaseBinding(fw, e, pe);
+          // As INTERRUPT_RELEASE: DENIED while registered somewhere or while the interrupt is active.
+          if (unregisteredEverywhere(fw, e) && !intActive(fw, pe, e.intid)) releaseBinding(fw, e, pe);
           else denied = true;
         }
         return denied ? SDEI_RET.DENIED : SDEI_RET.SUCCESS;
@@ -362,15 +387,43 @@ function withSharedLock(fw: FirmwareState, e: EventInstance, fn: () => number): 
   return e.def.shared ? fw.lock(fn) : fn();
 }
 
-/** UNREGISTER always also disables; while the handler runs it is deferred to completion (PENDING). */
+/**
+ * UNREGISTER always also disables; while the handler runs it is deferred to
+ * completion (PENDING). TF-A sdei_event_unregister: a bound interrupt is
+ * disabled, its pending state cleared (not for SGIs) and handed back to the
+ * Non-secure world at the lowest priority, running handler or not.
+ */
 function unregister(fw: FirmwareState, core: CpuCore, e: EventInstance): number {
   const before = e.state;
   const next = nextState(before, A.UNREGISTER);
   if (next === PEND) return SDEI_RET.PENDING;
   if (next === DENY) return SDEI_RET.DENIED;
   e.state = next;
-  if ((before & STATF_ENABLED) && e.def.num !== 0) enableEventInterrupt(fw, core, e, false);
+  if (e.intid >= 0 && e.def.num !== 0) returnToNonSecure(fw, core, e);
   return (before & STATF_RUNNING) ? SDEI_RET.PENDING : SDEI_RET.SUCCESS;
+}
+
+/** LOWEST_INTR_PRIORITY of TF-A sdei_main.c. */
+const LOWEST_INTR_PRIORITY = 0xff;
+
+function returnToNonSecure(fw: FirmwareState, core: CpuCore, e: EventInstance): void {
+  const intid = e.intid;
+  const m = fw.m;
+  const g = m.gic32;
+  if (intid < 32) {
+    const pe = e.pe >= 0 ? e.pe : core.cpu;
+    Atomics.and(g, m.gicrI(pe, R.ENABLE.index), ~(1 << intid));
+    if (intid >= 16) Atomics.and(g, m.gicrI(pe, R.PENDING.index), ~(1 << intid));
+    Atomics.or(g, m.gicrI(pe, R.IGROUPR0.index), 1 << intid);
+    m.gicU8[m.gicrPrioByte(pe, intid)] = LOWEST_INTR_PRIORITY & implementedMask(core.cfg.priBits);
+  } else {
+    const s = intid - SPI_BASE;
+    Atomics.and(g, D.ENABLE.index, ~(1 << s));
+    Atomics.and(g, D.PENDING.index, ~(1 << s));
+    Atomics.or(g, D.IGROUPR.index, 1 << s);
+    m.gicU8[m.gicdPrioByte(s)] = LOWEST_INTR_PRIORITY & implementedMask(core.cfg.priBits);
+  }
+  core.recheck = true;
 }
 
 function unregisteredEverywhere(fw: FirmwareState, e: EventInstance): boolean {
@@ -380,20 +433,9 @@ function unregisteredEverywhere(fw: FirmwareState, e: EventInstance): boolean {
   return true;
 }
 
+/** TF-A sdei_interrupt_release: only the binding goes; the interrupt went back to Non-secure at UNREGISTER. */
 function releaseBinding(fw: FirmwareState, e: EventInstance, pe: number): void {
-  const intid = e.intid;
   fw.setBound(e.def, -1);
-  // Hand the interrupt back to the Non-secure world (Group 1 NS, default priority 0x80).
-  const m = fw.m;
-  if (intid < 32) {
-    for (let p = 0; p < m.ncpus; p++) {
-      Atomics.or(m.gic32, m.gicrI(p, R.IGROUPR0.index), 1 << intid);
-      m.gicU8[m.gicrPrioByte(p, intid)] = 0x80;
-    }
-  } else {
-    Atomics.or(m.gic32, D.IGROUPR.index, 1 << (intid - SPI_BASE));
-    m.gicU8[m.gicdPrioByte(intid - SPI_BASE)] = 0x80;
-  }
   void pe;
 }
 

@@ -21,8 +21,13 @@ function* kernel_entry(k: K): Guest<number> {
   return regs;
 }
 
-/** kernel_exit 1: restore PMR (dsb sy when that unmasks), the registers, ERET. */
+/**
+ * kernel_exit 1: disable_daif first (an exception taken between restoring
+ * ELR_EL1/SPSR_EL1 and the ERET would clobber them), then restore PMR (dsb sy
+ * when that unmasks), the registers, ERET.
+ */
 function* kernel_exit(k: K, regs: number): Guest<void> {
+  yield k.c.daifSet(0xf);
   yield k.c.restoreRegs(regs, k.cfg.pseudoNmi);
   if (k.cfg.pseudoNmi) yield k.c.dsb();
   yield k.c.eret();

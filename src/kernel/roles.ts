@@ -9,11 +9,14 @@
 import { guestFn, type Guest } from '../../cpus/isa.js';
 import { GV, PCPU, SYSTEM } from './layout.js';
 import { local_irq_disable, local_irq_enable, local_irq_save, local_irq_restore } from './irqflags.js';
-import { local_daif_mask } from './daifflags.js';
+import { local_daif_mask, local_daif_save, local_daif_restore } from './daifflags.js';
 import { set_cpu_online } from './cpumask.js';
 import { arch_timer_start } from './time.js';
 import { SIP_SMPSTOP_STALL } from '../../firmware/el3.js';
 import type { PlanEvent } from './runtime.js';
+import { mpidrOf } from '../../cpus/layout.js';
+
+const PSCI_AFFINITY_INFO64 = 0xc400_0004;
 import type { K } from './kernel.js';
 
 /**
@@ -29,6 +32,13 @@ function* markReady(k: K): Guest<void> {
   yield c.str(mine, 1);
   const n = yield c.ldadd(k.L.g(GV.roles_ready), 1);
   if (n + 1 === k.rt.roleCount()) {
+    // cpu_down's __cpu_die: wait until the firmware reports every unplugged CPU OFF (AFFINITY_INFO).
+    for (const cpu of k.rt.offlineAtStart()) {
+      for (;;) {
+        if ((yield c.smc(PSCI_AFFINITY_INFO64, mpidrOf(cpu) & 0xffffff, 0)) === 1) break;
+        yield c.waitUntil((yield c.now()) + 10_000);
+      }
+    }
     yield c.str64(k.L.g(GV.plan_t0), yield c.now());
     yield c.str(k.L.g(GV.plan_t0_published), 1);
   }
@@ -93,10 +103,14 @@ function* runEvent(k: K, ev: PlanEvent, cur: Cursor): Guest<void> {
         case 'irqs-off': yield k.call('lkdtm_HARDLOCKUP', cur.i); return;
         case 'daif-masked': yield k.call('wedge_daif_masked', cur.i); return;
         case 'sdei-masked': yield k.call('wedge_sdei_masked', cur.i); return;
-        case 'in-firmware':
+        case 'in-firmware': {
+          // Masked from before the ready mark until the SMC, so nothing is taken in between.
+          const flags = yield* local_daif_save(k);
           yield* markReady(k);
           yield k.c.smc(SIP_SMPSTOP_STALL, ev.durationNs);
+          yield* local_daif_restore(k, flags);
           return;
+        }
         case 'offline':
           yield k.call('cpu_offline_self');
           return;
@@ -158,7 +172,6 @@ export const wedge_sdei_masked = guestFn<K>('wedge_sdei_masked', function* (k, f
  */
 export const cpu_offline_self = guestFn<K>('cpu_offline_self', function* (k) {
   yield* set_cpu_online(k, k.cpu, false);
-  yield* markReady(k);
   if ((yield k.c.ldr(k.L.g(GV.sdei_present))) !== 0) yield k.call('sdei_cpuhp_down');
   yield* local_daif_mask(k);
   yield k.call('__cpu_try_die', k.cpu);

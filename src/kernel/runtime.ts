@@ -66,10 +66,24 @@ export class ScenarioRuntime {
     return this.plans[cpu]!;
   }
 
-  /** Number of CPUs that run a role task (they agree on the plan's time origin). */
+  /**
+   * CPUs hot-unplugged at the start of the plan (an `offline` wedge at t <= 0).
+   * Like Linux's cpu_down, which waits in __cpu_die until the firmware reports
+   * the CPU off, the plan's time origin is published only once they are OFF.
+   */
+  offlineAtStart(): number[] {
+    const out: number[] = [];
+    this.plans.forEach((p, cpu) => {
+      if (p.events.some((e) => e.kind === 'wedge' && e.wedge === 'offline' && e.at <= 0)) out.push(cpu);
+    });
+    return out;
+  }
+
+  /** Number of CPUs that mark themselves ready for the plan's time origin (role CPUs not going offline at the start). */
   roleCount(): number {
+    const off = new Set(this.offlineAtStart());
     let n = 0;
-    for (let i = 0; i < this.plans.length; i++) if (this.hasRole(i)) n++;
+    for (let i = 0; i < this.plans.length; i++) if (this.hasRole(i) && !off.has(i)) n++;
     return n;
   }
 

@@ -22,6 +22,16 @@ export const DEFAULT_LIMITS: Limits = {
   hostTimeoutMs: 60_000,
 };
 
+/**
+ * Threads engine: guest time advances at 1/20 of host time while some CPU
+ * runs. A worker retires roughly 10^7 guest instructions per host second, so
+ * an instruction costs a few guest ns (the sim engine uses 1 ns), IPI
+ * latencies are sub-microsecond, and a host scheduling delay of 100 ms looks
+ * like 5 ms to the guest: inside the kernel's 10 ms and 1 s stop timeouts.
+ * Idle gaps are skipped regardless (clock.ts).
+ */
+export const DEFAULT_TIME_SCALE = 0.05;
+
 export interface MachineConfig {
   readonly cpus: number;
   readonly program: ProgramRef;
@@ -37,7 +47,7 @@ export interface MachineConfig {
   readonly limits?: Partial<Limits>;
   /** Trace records kept per CPU (0: no trace; default 4096). */
   readonly traceRecords?: number;
-  /** Threads engine: guest ns per host ns while some CPU runs (default 1). */
+  /** Threads engine: guest ns per host ns while some CPU runs (default DEFAULT_TIME_SCALE). */
   readonly timeScale?: number;
   /** Sim engine: guest ns per retired instruction of a CPU (default 1, a 1 GHz in-order core). */
   readonly nsPerInstruction?: number;

@@ -21,7 +21,7 @@
  * Atomics.wait on the doorbell, the sim engine returns to its scheduler.
  */
 import {
-  CpuLayout, RUN_RUNNING, RUN_SLEEPING, RUN_OFF, RUN_HALTED, ATTN_STOP,
+  CpuLayout, RUN_RUNNING, RUN_SLEEPING, RUN_OFF, RUN_HALTED, ATTN_STOP, ATTN_POWER,
 } from '../../cpus/layout.js';
 import { ControlLayout, MACHINE_RUNNING, OUTCOME_CODES, type Outcome } from './control.js';
 import type { MachineShared } from './shared.js';
@@ -113,19 +113,20 @@ export function machineRunning(m: MachineShared): boolean {
 /**
  * Decides the run's outcome. The first caller wins (CAS on STATE); every CPU
  * is then told to stop at its next instruction boundary, sleeping and
- * powered-off ones included. Returns whether this call decided the outcome.
+ * powered-off ones included. The end time is taken after the stop has been
+ * published to every CPU (a function `time` is evaluated then), so that no CPU
+ * can legitimately run on after it even if this thread was descheduled
+ * in between. Returns whether this call decided the outcome.
  */
-export function endRun(m: MachineShared, outcome: Outcome, cpu: number, detail: number, time: number): boolean {
+export function endRun(m: MachineShared, outcome: Outcome, cpu: number, detail: number, time: number | (() => number)): boolean {
   const code = OUTCOME_CODES[outcome];
   if (Atomics.compareExchange(m.ctl32, C.STATE.index, MACHINE_RUNNING, code) !== MACHINE_RUNNING) return false;
-  m.ctlF64[C.END_TIME.index] = time;
   Atomics.store(m.ctl32, C.END_CPU.index, cpu);
   Atomics.store(m.ctl32, C.END_DETAIL.index, detail);
-  for (let i = 0; i < m.ncpus; i++) {
-    Atomics.or(m.cpu32, m.cpuI(i, F.ATTN.index), ATTN_STOP);
-    ringDoorbell(m, i);
-  }
-  // Wakes a controller waiting (Atomics.waitAsync) on the outcome word.
+  for (let i = 0; i < m.ncpus; i++) Atomics.or(m.cpu32, m.cpuI(i, F.ATTN.index), ATTN_STOP);
+  m.ctlF64[C.END_TIME.index] = typeof time === 'number' ? time : time();
+  for (let i = 0; i < m.ncpus; i++) ringDoorbell(m, i);
+  // Wakes a controller waiting (Atomics.waitAsync) on the outcome word; the END_* stores above precede it.
   Atomics.notify(m.ctl32, C.STATE.index);
   return true;
 }
@@ -139,6 +140,19 @@ export function endRun(m: MachineShared, outcome: Outcome, cpu: number, detail: 
  */
 export function idleSkip(m: MachineShared, clock: GuestClock, limit: number): number {
   let min = Infinity;
+  let woken = 0;
+  for (let i = 0; i < m.ncpus; i++) {
+    const rs = Atomics.load(m.cpu32, m.cpuI(i, F.RUNSTATE.index));
+    // A sleeper (or powered-off CPU) whose ATTN word holds a reason it has not seen yet is not idle:
+    // it marked itself and is about to re-check. Wake it rather than skip time or call the run hung.
+    if (rs !== RUN_SLEEPING && rs !== RUN_OFF) continue;
+    const attn = Atomics.load(m.cpu32, m.cpuI(i, F.ATTN.index));
+    // A powered-off CPU only cares about CPU_ON (interrupts latch but do not wake it).
+    if (rs === RUN_OFF ? (attn & (ATTN_POWER | ATTN_STOP)) !== 0 : attn !== 0) {
+      if (rs === RUN_SLEEPING ? wakeIfSleeping(m, i) : powerOnKick(m, i, 0)) woken++;
+    }
+  }
+  if (woken > 0) return woken;
   for (let i = 0; i < m.ncpus; i++) {
     if (Atomics.load(m.cpu32, m.cpuI(i, F.RUNSTATE.index)) !== RUN_SLEEPING) continue;
     // The SLEEPING load above synchronises with markSleeping's store: the deadline is current.
@@ -158,7 +172,6 @@ export function idleSkip(m: MachineShared, clock: GuestClock, limit: number): nu
   clock.advanceTo(min);
   Atomics.add(m.ctl32, C.JUMPS.index, 1);
   const now = clock.now();
-  let woken = 0;
   for (let i = 0; i < m.ncpus; i++) {
     if (Atomics.load(m.cpu32, m.cpuI(i, F.RUNSTATE.index)) !== RUN_SLEEPING) continue;
     const d = m.cpuF64[m.cpuF(i, F.WAKE_DEADLINE.index)]!;
