@@ -18,6 +18,7 @@ import { ScenarioRuntime, type PlanSpec } from './runtime.js';
 import { VECTORS } from './entry.js';
 import { resolveVariant } from './variants/index.js';
 import type { KernelConfig } from './config.js';
+import { InputError } from '../errors.js';
 
 export interface KernelProgramOptions {
   readonly kernel: KernelConfig;
@@ -66,7 +67,10 @@ export default async function kernelProgram(options: KernelProgramOptions, geome
   const fn: Record<string, PlacedFn<K>> = {};
   for (const f of image.fns) fn[f.name] = f as PlacedFn<K>;
   for (const needed of ['primary_entry', 'secondary_entry', 'do_idle']) {
-    if (!fn[needed]) throw new Error(`kernel variant '${options.kernel.variant}' has no ${needed}`);
+    if (!fn[needed]) throw new InputError('kernel.variant', `kernel variant '${options.kernel.variant}' defines no ${needed}, so it cannot boot`);
+  }
+  if (options.kernel.kdump && !(fn.__crash_kexec && fn.machine_kexec && fn.crash_save_cpu)) {
+    throw new InputError('kernel.kdump', `true is not accepted: kernel variant '${options.kernel.variant}' has no crash kernel support (__crash_kexec, machine_kexec, crash_save_cpu)`);
   }
   const rt = new ScenarioRuntime(options.plan, ncpus);
   const text = encodeText(image);

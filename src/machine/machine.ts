@@ -3,8 +3,8 @@
  * returns the final state. The engines share every piece of the model and
  * differ only in scheduling (sim.ts, threads.ts).
  */
-import { performance } from 'node:perf_hooks';
 import { prepareMachine } from './boot.js';
+import { hostNowMs, withNondeterminismTraps } from './determinism.js';
 import { runSim, type EngineFault } from './sim.js';
 import { runThreads } from './threads.js';
 import { loadProgram, type GuestProgram } from './program.js';
@@ -60,8 +60,10 @@ export async function runMachine(cfg: MachineConfig): Promise<MachineResult> {
   }
   const program = await loadProgram(cfg.program, { ncpus: cfg.cpus });
   const m = prepareMachine(cfg, program);
-  const hostNow = (): number => performance.now();
-  const eng = cfg.engine === 'sim' ? runSim(m, program, cfg, hostNow) : await runThreads(m, cfg, hostNow);
+  const hostNow = hostNowMs;
+  const eng = cfg.engine === 'sim'
+    ? withNondeterminismTraps(() => runSim(m, program, cfg, hostNow))
+    : await runThreads(m, cfg, hostNow);
   return collect(m, program, eng.hostMs, eng.fault);
 }
 

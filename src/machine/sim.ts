@@ -55,6 +55,7 @@ export function runSim(m: MachineShared, program: GuestProgram, cfg: MachineConf
   let total = 0;
   let iter = 0;
   let fault: EngineFault | null = null;
+  let running = -1; // the CPU of the current quantum, for faults that are not ModelErrors
   try {
     while (machineRunning(m)) {
       let count = 0;
@@ -66,6 +67,7 @@ export function runSim(m: MachineShared, program: GuestProgram, cfg: MachineConf
       }
       void runnable;
       const cpu = sched.next(runList, count);
+      running = cpu;
       const core = cores[cpu]!;
       clock.beginQuantum(core, nsPer / count);
       const st = core.run(sched.quantum);
@@ -98,9 +100,9 @@ export function runSim(m: MachineShared, program: GuestProgram, cfg: MachineConf
       else if ((++iter & 0xfff) === 0 && hostNow() - t0 > limits.hostTimeoutMs) endRun(m, 'host-watchdog', -1, 0, clock.t);
     }
   } catch (e) {
-    const cpu = e instanceof ModelError ? e.cpu : -1;
+    const cpu = e instanceof ModelError && e.cpu >= 0 ? e.cpu : running;
     const err = e instanceof Error ? e : new Error(String(e));
-    fault = { cpu, message: err.message, stack: err.stack ?? '', pc: e instanceof ModelError ? e.pc : 0 };
+    fault = { cpu, message: err.message, stack: err.stack ?? '', pc: e instanceof ModelError ? e.pc : cpu >= 0 ? cores[cpu]!.currentPc() : 0 };
     endRun(m, 'fault', cpu, 0, clock.t);
   }
   // Let every CPU observe the end at its boundary so that its PC is published.

@@ -1,0 +1,95 @@
+/**
+ * Budgets and model faults (issue 8): a run that exceeds a budget ends with
+ * `hung` or `guest-time-limit` and each CPU's PC; a CPU whose model or user
+ * guest code throws ends the run with `fault` (the stack, the CPU, the
+ * scenario, the seed); and in both cases the same engine serves the next run.
+ */
+import { afterAll, describe, it, expect } from 'vitest';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { runScenario } from '../dist/src/scenarios/run.js';
+import { shutdownThreadsEngine } from '../dist/src/machine/threads.js';
+import { distFile } from '../dist/src/paths.js';
+
+afterAll(async () => {
+  await shutdownThreadsEngine();
+});
+
+const url = (rel: string): string => pathToFileURL(distFile(rel)).href;
+
+/** A user module defining variants whose panic path throws, or loops without ever yielding. */
+const dir = mkdtempSync(join(tmpdir(), 'smpstop-faults-'));
+const MODULE = join(dir, 'bad-variants.mjs');
+writeFileSync(MODULE, `
+import { guestFn } from '${url('cpus/isa.ts')}';
+import { defineVariant } from '${url('src/kernel/variants/index.ts')}';
+defineVariant({ name: 'throws-in-panic', base: 'final', description: 'test: vpanic throws',
+  functions: [guestFn('vpanic', function* (k) { yield k.c.nop(); throw new TypeError('user bug in vpanic'); })] });
+defineVariant({ name: 'spins-in-panic', base: 'final', description: 'test: vpanic never yields',
+  functions: [guestFn('vpanic', function* (k) { yield k.c.nop(); for (;;) { /* no yield: the CPU never reaches a boundary */ } })] });
+`);
+
+const panic = { kind: 'panic' as const, cpu: 0, atUs: 100 };
+const ENGINES = ['sim', 'threads'] as const;
+
+describe.each(ENGINES)('budgets, %s engine', (engine) => {
+  it('a machine where every CPU idles forever ends hung, with each CPU at its WFI', async () => {
+    const r = await runScenario({ cpus: 3 }, { engine });
+    expect(r.outcome).toBe('hung');
+    expect(r.reason).toMatch(/every CPU waits/);
+    for (const c of r.cpus) expect(c.symbol).toMatch(/^(cpu_do_idle|default_idle_call)\+/);
+  });
+
+  it('panic_timeout 0 spins forever: the run ends at its guest-time limit', async () => {
+    const r = await runScenario({ cpus: 2, kernel: { panicTimeout: 0 }, triggers: [panic], limits: { guestTimeMs: 800 } }, { engine });
+    expect(r.outcome).toBe('guest-time-limit');
+    expect(r.guestTimeUs).toBeGreaterThanOrEqual(800_000);
+    expect(r.log.map((l) => l.text)).toContain('---[ end Kernel panic - not syncing: smpstop: panic trigger on CPU 0 ]---');
+    expect(r.cpus[0]!.symbol).toMatch(/^vpanic\+/);
+  });
+
+  it('the instruction budget ends a busy run as hung, naming the budget', async () => {
+    const r = await runScenario({ cpus: 4, workload: [1, 2, 3], limits: { maxInstructions: 200_000 } }, { engine });
+    expect(r.outcome).toBe('hung');
+    expect(r.reason).toMatch(/instruction budget/);
+  });
+
+  it('the same engine serves the next run', async () => {
+    const r = await runScenario({ cpus: 4, kernel: { kdump: true }, triggers: [panic] }, { engine });
+    expect(r.outcome).toBe('kexec');
+    expect(r.violations).toEqual([]);
+  });
+});
+
+describe.each(ENGINES)('model faults, %s engine', (engine) => {
+  it('user guest code that throws ends the run with outcome fault, the stack, the CPU, scenario and seed', async () => {
+    const r = await runScenario({ cpus: 3, kernel: { variant: 'throws-in-panic' }, triggers: [panic] }, { engine, seed: 17, modules: [MODULE] });
+    expect(r.outcome).toBe('fault');
+    expect(r.fault!.cpu).toBe(0);
+    expect(r.fault!.message).toContain('user bug in vpanic');
+    expect(r.fault!.stack).toMatch(/bad-variants\.mjs/);
+    expect(r.seed).toBe(17);
+    expect(r.scenario.kernel.variant).toBe('throws-in-panic');
+    expect(r.replay).toContain('--kernel-module');
+  });
+
+  it('the next run after a fault is served normally', async () => {
+    const r = await runScenario({ cpus: 3, kernel: { kdump: true }, triggers: [panic] }, { engine });
+    expect(r.outcome).toBe('kexec');
+  });
+});
+
+describe('a CPU stuck inside host code (threads engine)', () => {
+  it('the host watchdog ends the run hung, the worker is replaced, and the pool serves the next run', async () => {
+    const r = await runScenario(
+      { cpus: 3, kernel: { variant: 'spins-in-panic' }, triggers: [panic], limits: { hostTimeoutMs: 1500 } },
+      { engine: 'threads', modules: [MODULE] },
+    );
+    expect(['hung', 'fault']).toContain(r.outcome);
+    expect(r.reason ?? r.fault?.message).toMatch(/watchdog|abort/i);
+    const next = await runScenario({ cpus: 3, kernel: { kdump: true }, triggers: [panic] }, { engine: 'threads' });
+    expect(next.outcome).toBe('kexec');
+  }, 30_000);
+});
