@@ -61,3 +61,10 @@ export function parseCpuRange(v: unknown, max: number): { min: number; max: numb
   if (hi < lo) throw new InputError('--cpus', `'${s}' is not accepted: MIN must not exceed MAX`);
   return { min: lo, max: hi };
 }
+
+/** --fault CPU:NAME[=ARG][@AT_US]: a user-defined fault (defineFault in a --kernel-module). */
+export function parseFault(v: string): { cpu: number; fault: string; atUs?: number; arg?: number } {
+  const m = /^(\d+):([a-z0-9][a-z0-9-]*)(?:=(-?\d+))?(?:@(\d+(?:\.\d+)?))?$/.exec(v);
+  if (!m) throw new InputError('--fault', `'${v}' is not accepted: expected CPU:NAME[=ARG][@AT_US] naming a fault defined by a --kernel-module`);
+  return { cpu: Number(m[1]), fault: m[2]!, ...(m[3] ? { arg: Number(m[3]) } : {}), ...(m[4] ? { atUs: Number(m[4]) } : {}) };
+}

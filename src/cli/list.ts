@@ -4,6 +4,7 @@ import { listVariants, variantChain } from '../kernel/variants/index.js';
 import { WEDGE_MODES, TRIGGER_KINDS } from '../kernel/runtime.js';
 import { QUIRKS } from '../../firmware/quirks.js';
 import { listCheckers } from '../check/checkers.js';
+import { listFaults } from '../kernel/faults.js';
 
 export const WEDGE_DESCRIPTIONS: Record<string, string> = {
   'irqs-off': 'local_irq_disable() then spin (LKDTM HARDLOCKUP): with pseudo-NMI only PMR masks, so the NMI rung reaches it',
@@ -24,6 +25,7 @@ export function listText(what?: string): string {
     ['presets', PRESETS.map((p) => [p.name, p.description])],
     ['kernels', listVariants().map((v) => [v.name, `${v.description}${v.base ? ` (${variantChain(v.name).join(' -> ')})` : ''}`])],
     ['wedges', WEDGE_MODES.map((w) => [w, WEDGE_DESCRIPTIONS[w] ?? ''])],
+    ['faults', listFaults().map((f) => [f.name, f.description])],
     ['triggers', TRIGGER_KINDS.map((t) => [t, TRIGGER_DESCRIPTIONS[t] ?? ''])],
     ['quirks', Object.entries(QUIRKS)],
     ['checkers', listCheckers().map((c) => [c.id, c.description])],
@@ -31,6 +33,10 @@ export function listText(what?: string): string {
   const out: string[] = [];
   for (const [name, rows] of sections) {
     if (what && what !== name) continue;
+    if (rows.length === 0) {
+      out.push(`${name}: none${name === 'faults' ? ' (a --kernel-module defines them with defineFault)' : ''}`, '');
+      continue;
+    }
     out.push(`${name}:`);
     const w = Math.max(...rows.map((r) => r[0].length));
     for (const [k, d] of rows) out.push(`  ${k.padEnd(w)}  ${d}`);
@@ -39,4 +45,4 @@ export function listText(what?: string): string {
   return out.join('\n').trimEnd();
 }
 
-export const LIST_TOPICS = ['presets', 'kernels', 'wedges', 'triggers', 'quirks', 'checkers'] as const;
+export const LIST_TOPICS = ['presets', 'kernels', 'wedges', 'faults', 'triggers', 'quirks', 'checkers'] as const;

@@ -10,7 +10,7 @@ import { InputError } from '../errors.js';
 import { getPreset, PRESETS } from '../scenarios/presets.js';
 import { parseScenario, type Scenario, type ScenarioInput } from '../scenarios/schema.js';
 import { runScenarioDetailed, type RunOptions, type RunDetails } from '../scenarios/run.js';
-import { parseWedge, parseTrigger, parseQuirk, parseIpiDelay, parseScheduler, parseIntFlag } from './args.js';
+import { parseWedge, parseTrigger, parseQuirk, parseIpiDelay, parseScheduler, parseIntFlag, parseFault } from './args.js';
 import { formatSummary } from './summary.js';
 import { writeChromeTrace, toTextTimeline } from '../trace/export.js';
 import { buildVmcore, formatVmcoreSummary, vmcoreSummary } from '../vmcore/vmcore.js';
@@ -55,6 +55,7 @@ export interface RunArgs {
   wedge?: string[];
   trigger?: string[];
   'ipi-delay'?: string[];
+  fault?: string[];
   quirk?: string[];
   workload?: unknown[];
   engine: EngineName;
@@ -95,7 +96,8 @@ export function scenarioFromArgs(a: RunArgs): Scenario {
   s.firmware = firmware;
   const wedges = (a.wedge ?? []).map(parseWedge);
   const delays = (a['ipi-delay'] ?? []).map(parseIpiDelay);
-  if (wedges.length || delays.length) s.faults = [...wedges, ...delays];
+  const custom = (a.fault ?? []).map(parseFault);
+  if (wedges.length || delays.length || custom.length) s.faults = [...wedges, ...delays, ...custom];
   if (a.trigger?.length) s.triggers = a.trigger.map(parseTrigger);
   if (a.workload?.length) s.workload = a.workload.map((w) => parseIntFlag('workload', w, 0, MAX_CPUS - 1));
   const limits = { ...(s.limits ?? {}) };

@@ -17,6 +17,7 @@ import { makeK, type K } from './kernel.js';
 import { ScenarioRuntime, type PlanSpec } from './runtime.js';
 import { VECTORS } from './entry.js';
 import { resolveVariant } from './variants/index.js';
+import { getFault, listFaults } from './faults.js';
 import type { KernelConfig } from './config.js';
 import { InputError } from '../errors.js';
 
@@ -54,7 +55,13 @@ export const ROLE_PID_BASE = 1000;
 
 export default async function kernelProgram(options: KernelProgramOptions, geometry: ProgramGeometry): Promise<KernelProgram> {
   for (const m of options.modules ?? []) await import(moduleUrl(m));
-  const functions = resolveVariant(options.kernel.variant).map((f): GuestFunction<K> =>
+  const rt = new ScenarioRuntime(options.plan, geometry.ncpus);
+  const faultFns = rt.customFaults().map((name) => {
+    const def = getFault(name);
+    if (!def) throw new InputError('faults[].fault', `unknown fault '${name}'; defined: ${listFaults().map((f) => f.name).join(', ') || 'none (load a --kernel-module that calls defineFault)'}`);
+    return def.fn;
+  });
+  const functions = [...resolveVariant(options.kernel.variant), ...faultFns].map((f): GuestFunction<K> =>
     TRACED_NAMES.has(f.name) && !f.traced ? { ...f, traced: true } : f);
   const vectorNames = new Set(VECTORS.map((v) => v.fn.name));
   const image = new KernelImage({
@@ -72,7 +79,6 @@ export default async function kernelProgram(options: KernelProgramOptions, geome
   if (options.kernel.kdump && !(fn.__crash_kexec && fn.machine_kexec && fn.crash_save_cpu)) {
     throw new InputError('kernel.kdump', `true is not accepted: kernel variant '${options.kernel.variant}' has no crash kernel support (__crash_kexec, machine_kexec, crash_save_cpu)`);
   }
-  const rt = new ScenarioRuntime(options.plan, ncpus);
   const text = encodeText(image);
   return {
     image,

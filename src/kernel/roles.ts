@@ -14,6 +14,7 @@ import { set_cpu_online } from './cpumask.js';
 import { arch_timer_start } from './time.js';
 import { SIP_SMPSTOP_STALL } from '../../firmware/el3.js';
 import type { PlanEvent } from './runtime.js';
+import { faultFunctionName } from './faults.js';
 import { mpidrOf } from '../../cpus/layout.js';
 
 const PSCI_AFFINITY_INFO64 = 0xc400_0004;
@@ -89,6 +90,10 @@ function* runEvent(k: K, ev: PlanEvent, cur: Cursor): Guest<void> {
       if (ev.trigger === 'panic') yield k.call('panic', ev.msgId);
       else if (ev.trigger === 'reboot') yield k.call('kernel_restart');
       else yield k.call('kernel_power_off');
+      return;
+    case 'custom':
+      yield* markReady(k);
+      yield k.call(faultFunctionName(ev.fault), ev.arg);
       return;
     case 'ipi-delay': {
       const flags = yield* local_irq_save(k);

@@ -16,7 +16,8 @@ export const TRIGGER_KINDS: readonly TriggerKind[] = ['panic', 'reboot', 'powero
 export type PlanEvent =
   | { readonly kind: 'trigger'; readonly at: number; readonly trigger: TriggerKind; readonly msgId: number }
   | { readonly kind: 'wedge'; readonly at: number; readonly wedge: WedgeMode; readonly durationNs: number }
-  | { readonly kind: 'ipi-delay'; readonly at: number; readonly durationNs: number };
+  | { readonly kind: 'ipi-delay'; readonly at: number; readonly durationNs: number }
+  | { readonly kind: 'custom'; readonly at: number; readonly fault: string; readonly arg: number };
 
 export interface CpuPlan {
   readonly workload: boolean;
@@ -33,6 +34,9 @@ export interface PlanSpec {
     readonly atUs?: number;
     /** in-firmware: how long the PE stays at EL3 (omitted: forever). */
     readonly durationUs?: number;
+    /** A user-defined fault (defineFault) and its argument. */
+    readonly fault?: string;
+    readonly arg?: number;
   }[];
   readonly triggers: readonly { readonly kind: TriggerKind; readonly cpu: number; readonly atUs: number; readonly message?: string }[];
 }
@@ -49,6 +53,7 @@ export class ScenarioRuntime {
         events[f.cpu]!.push({ kind: 'wedge', at, wedge: f.wedge, durationNs: f.durationUs === undefined ? -1 : f.durationUs * 1000 });
       }
       if (f.ipiDelayUs !== undefined) events[f.cpu]!.push({ kind: 'ipi-delay', at, durationNs: f.ipiDelayUs * 1000 });
+      if (f.fault !== undefined) events[f.cpu]!.push({ kind: 'custom', at, fault: f.fault, arg: f.arg ?? 0 });
     }
     for (const t of spec.triggers) {
       const msgId = 100 + this.messages.length;
@@ -77,6 +82,13 @@ export class ScenarioRuntime {
       if (p.events.some((e) => e.kind === 'wedge' && e.wedge === 'offline' && e.at <= 0)) out.push(cpu);
     });
     return out;
+  }
+
+  /** Names of the user-defined faults the plan uses. */
+  customFaults(): string[] {
+    const out = new Set<string>();
+    for (const p of this.plans) for (const e of p.events) if (e.kind === 'custom') out.add(e.fault);
+    return [...out];
   }
 
   /** Number of CPUs that mark themselves ready for the plan's time origin (role CPUs not going offline at the start). */

@@ -45,7 +45,14 @@ export const DelayFaultSchema = z.object({
   atUs: micros.default(0),
 }).strict();
 
-export const FaultSchema = z.union([WedgeFaultSchema, DelayFaultSchema]);
+export const CustomFaultSchema = z.object({
+  cpu: cpuIndex,
+  fault: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'expected a fault name (lower-case letters, digits, -)').max(64),
+  atUs: micros.default(0),
+  arg: z.number().int().min(-(2 ** 31)).max(2 ** 31 - 1).optional(),
+}).strict();
+
+export const FaultSchema = z.union([WedgeFaultSchema, DelayFaultSchema, CustomFaultSchema]);
 
 export const TriggerSchema = z.object({
   kind: z.enum(TRIGGER_KINDS as unknown as [string, ...string[]]),
@@ -135,7 +142,7 @@ export function formatIssues(error: z.ZodError, input: unknown, prefix = ''): st
     const v = valueAt(input, iss.path);
     let what = iss.message;
     if (iss.code === 'invalid_value' && 'values' in iss) what = `expected one of ${(iss.values as unknown[]).map((x) => JSON.stringify(x)).join(', ')}`;
-    if (iss.code === 'invalid_union') what = 'expected a wedge fault {cpu, wedge, atUs?, durationUs?} or an interrupt-delay fault {cpu, ipiDelayUs, atUs?}';
+    if (iss.code === 'invalid_union') what = 'expected a wedge fault {cpu, wedge, atUs?, durationUs?}, an interrupt-delay fault {cpu, ipiDelayUs, atUs?} or a user fault {cpu, fault, atUs?, arg?}';
     return `${path}: ${show(v)}: ${what}`;
   });
 }
