@@ -108,6 +108,7 @@ describe('scenario validation, one row per kind of bad input', () => {
     ['wrong type', { cpus: '4' }, /^cpus: "4": .*expected number/],
     ['pseudo-NMI with 3 priority bits', { kernel: { pseudoNmi: true }, gic: { priorityBits: 3 } }, /^kernel\.pseudoNmi: true: pseudo-NMI needs a GIC with at least 4 priority bits/],
     ['two wedges on one CPU', { faults: [{ cpu: 1, wedge: 'irqs-off' }, { cpu: 1, wedge: 'daif-masked' }] }, /^faults\[1\]\.cpu: 1: CPU 1 is already wedged/],
+    ['offline wedge without CPU hotplug', { kernel: { hotplugCpu: false }, faults: [{ cpu: 1, wedge: 'offline' }] }, /^faults\[0\]\.wedge: "offline": wedge 'offline' needs kernel\.hotplugCpu: true/],
     ['not an object', [1, 2], /^\(scenario\): \[1,2\]: /],
   ];
   it.each(rows)('%s', (_n, doc, re) => {

@@ -12,6 +12,7 @@ import { MARK_CRASH_SAVE } from '../kernel/crash.js';
 import { MARK_CRASH_STOP } from '../kernel/smp.js';
 import { parseCpulist } from '../kernel/printk.js';
 import { STOP_PATH_NAMES } from '../kernel/program.js';
+import { IPI } from '../kernel/irq-gic-v3.js';
 import type { KernelProgram } from '../kernel/program.js';
 import type { MachineResult } from '../machine/machine.js';
 import { PAGE_SIZE } from '../machine/memory.js';
@@ -25,6 +26,11 @@ export interface StopEntry {
   readonly crash: boolean;
   /** The stop function entered. */
   readonly fn: string;
+  /**
+   * The CPU was already stopping when this stop began: an earlier stop function
+   * had been entered, or a stop IPI was being handled below this one (R1, R2).
+   */
+  readonly nested: boolean;
 }
 
 export interface LogLine {
@@ -41,7 +47,8 @@ export interface CpuFacts {
   readonly crashSaves: number[];
   /** PSCI CPU_OFF calls made while an SDEI dispatch was outstanding on the CPU (times). */
   readonly cpuOffInSdei: number[];
-  readonly dataAborts: { time: number; far: number; elr: number; symbol: string }[];
+  /** Data aborts; `stopping`: the CPU was inside a stop (function entered, or a stop IPI being handled). */
+  readonly dataAborts: { time: number; far: number; elr: number; symbol: string; stopping: boolean }[];
   /** Exception entries taken after the CPU's stop-path entry (times, vector). */
   readonly excAfterStop: { time: number; vector: number }[];
   /** Trace events later than the end of the run. */
@@ -68,6 +75,16 @@ export interface RunFacts {
 }
 
 const STOP_FNS = new Set(['local_cpu_stop', 'ipi_cpu_crash_stop', 'arm64_nmi_cpu_stop', 'panic_smp_self_stop']);
+/**
+ * The functions of STOP_PATH_NAMES that only a stop runs. The others
+ * (do_handle_IPI, crash_save_cpu, cpu_park_loop, __cpu_try_die,
+ * sdei_mask_local_cpu) are shared with IPI handling, the panic CPU's own
+ * crash save, hotplug and the SDEI CPU-down path: a PC in one of them is in
+ * the stop path only if the CPU was already stopping.
+ */
+const STOP_ONLY_NAMES = new Set([...STOP_FNS, 'sdei_nmi_handler']);
+/** SGIs whose handler is a stop (enum ipi_msg_type, irq-gic-v3.ts). */
+const STOP_IPIS = new Set([IPI.CPU_STOP, IPI.CPU_STOP_NMI]);
 const PSCI_CPU_OFF_FID = 0x8400_0002;
 
 export function readLog(r: MachineResult, program: KernelProgram): LogLine[] {
@@ -124,6 +141,10 @@ export function analyse(r: MachineResult, program: KernelProgram): RunFacts {
     let sdeiDepth = 0;
     let inStop = false;
     let sendStopDepth = 0;
+    const stopIpiBelow = (depth: number): boolean => {
+      for (let i = 0; i < depth; i++) if (stack[i]!.kind === 'irq' && STOP_IPIS.has(stack[i]!.intid as 2 | 3)) return true;
+      return false;
+    };
     for (const rec of byCpu[cpu]!) {
       if (rec.time > endTime) facts.eventsAfterEnd++;
       facts.lastEventTime = rec.time;
@@ -166,7 +187,7 @@ export function analyse(r: MachineResult, program: KernelProgram): RunFacts {
           sdeiDepth = 0;
           break;
         case T.DATA_ABORT:
-          facts.dataAborts.push({ time: rec.time, far: rec.a, elr: rec.b, symbol: image.symbolize(rec.b) });
+          facts.dataAborts.push({ time: rec.time, far: rec.a, elr: rec.b, symbol: image.symbolize(rec.b), stopping: inStop || stopIpiBelow(stack.length) });
           stack.push({ kind: 'sync', intid: -1, elr: rec.b });
           break;
         case T.MARK:
@@ -183,7 +204,10 @@ export function analyse(r: MachineResult, program: KernelProgram): RunFacts {
             const prev = facts.stops[facts.stops.length - 1];
             // arm64_nmi_cpu_stop called by panic_smp_self_stop is the same stop.
             const sameStop = prev && prev.how === 'self' && how === null;
-            if (how && !sameStop) facts.stops.push({ how, time: rec.time, crash: rec.time >= crashStopTime, fn: name });
+            if (how && !sameStop) {
+              const nested = inStop || stopIpiBelow(stack.length - 1);
+              facts.stops.push({ how, time: rec.time, crash: rec.time >= crashStopTime, fn: name, nested });
+            }
             inStop = true;
           } else if (rec.a === sendStopId) {
             sendStopDepth++;
@@ -215,10 +239,24 @@ export function analyse(r: MachineResult, program: KernelProgram): RunFacts {
   };
 }
 
-/** Whether `pc` lies inside one of the stop-path functions. */
-export function inStopPath(image: MachineResult['image'], pc: number): boolean {
+/**
+ * Whether `pc` lies inside the stop path: in a function only stops run, or in
+ * a helper the stop path shares with other code when `stopping` (the CPU was
+ * already inside a stop at that point).
+ */
+export function inStopPath(image: MachineResult['image'], pc: number, stopping = true): boolean {
   const f = image.fnAt(pc);
-  return !!f && STOP_PATH_NAMES.has(f.name);
+  if (!f || !STOP_PATH_NAMES.has(f.name)) return false;
+  return STOP_ONLY_NAMES.has(f.name) || stopping;
+}
+
+/** The stop that wrote the CPU's final crash note (the last stop entered before the last note write). */
+export function noteWriter(f: CpuFacts): StopEntry | null {
+  const t = f.crashSaves[f.crashSaves.length - 1];
+  if (t === undefined) return null;
+  let w: StopEntry | null = null;
+  for (const s of f.stops) if (s.time <= t) w = s;
+  return w;
 }
 
 export { PAGE_SIZE, PCPU };

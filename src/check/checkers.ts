@@ -5,7 +5,7 @@
  * (registerChecker).
  */
 import { PAGE_SIZE } from '../machine/memory.js';
-import { inStopPath, type RunFacts } from './analysis.js';
+import { inStopPath, noteWriter, type RunFacts } from './analysis.js';
 import type { MachineResult } from '../machine/machine.js';
 import type { KernelProgram } from '../kernel/program.js';
 import { InputError } from '../errors.js';
@@ -85,7 +85,7 @@ registerChecker({
     const out: Violation[] = [];
     for (const f of facts.cpus) {
       for (const a of f.dataAborts) {
-        if (a.far < PAGE_SIZE && inStopPath(machine.image, a.elr)) {
+        if (a.far < PAGE_SIZE && inStopPath(machine.image, a.elr, a.stopping)) {
           out.push({ id: 'null-deref-in-stop-path', cpu: f.cpu, time: a.time, message: `CPU ${f.cpu} dereferenced 0x${a.far.toString(16)} at ${symbolize(a.elr)} while stopping` });
         }
       }
@@ -96,10 +96,13 @@ registerChecker({
 
 registerChecker({
   id: 'crash-note-missing',
-  description: 'a CPU stopped by IPI, NMI or SDEI on a crash stop without an NT_PRSTATUS note',
+  description: 'a CPU stopped by IPI, NMI or SDEI on a crash stop without an NT_PRSTATUS note (CPUs the kernel named as not stopped excepted)',
   check({ facts }) {
     const out: Violation[] = [];
     for (const f of facts.cpus) {
+      // A CPU named in "failed to stop secondary CPUs" is known to kdump as stale ("Some CPUs may be
+      // stale"): it may still be on its way to crash_save_cpu when kexec starts, and no note is expected.
+      if (facts.failedToStop.includes(f.cpu)) continue;
       const s = f.stops.find((x) => x.how !== 'self');
       if (s && s.crash && !facts.notes[f.cpu]) {
         out.push({ id: 'crash-note-missing', cpu: f.cpu, time: s.time, message: `CPU ${f.cpu} was stopped by ${s.how} on a crash stop but has no crash note` });
@@ -116,7 +119,9 @@ registerChecker({
     const out: Violation[] = [];
     for (const f of facts.cpus) {
       const note = facts.notes[f.cpu];
-      if (note && f.cpu !== facts.endCpu && inStopPath(machine.image, note.pc)) {
+      // A note PC in a shared helper (crash_save_cpu, cpu_park_loop, ...) is a stop-path PC only when the
+      // stop that wrote it nested inside another stop (R2: the SDEI stop overwrites the IPI stop's note).
+      if (note && f.cpu !== facts.endCpu && inStopPath(machine.image, note.pc, noteWriter(f)?.nested ?? false)) {
         out.push({ id: 'crash-note-in-stop-path', cpu: f.cpu, time: f.crashSaves[f.crashSaves.length - 1] ?? 0, message: `CPU ${f.cpu}'s crash note has pc ${symbolize(note.pc)}, inside the stop path` });
       }
       if (f.crashSaves.length > 1) {
@@ -173,6 +178,7 @@ registerChecker({
     }));
   },
 });
+
 
 export function runCheckers(ctx: CheckContext, ids?: readonly string[]): Violation[] {
   const out: Violation[] = [];

@@ -26,8 +26,11 @@ export interface CpuResult {
   readonly state: 'off' | 'parked' | 'in-firmware' | 'ended-run' | 'running';
   readonly online: boolean;
   readonly stoppedBy: StopHow | 'none';
-  /** Every stop path the CPU entered, in order (more than one means it was stopped twice). */
-  readonly stops: readonly { how: StopHow; timeUs: number; crash: boolean; fn: string }[];
+  /**
+   * Every stop path the CPU entered, in order (more than one means it was stopped twice);
+   * `nested`: it began while the CPU was already stopping (R1, R2).
+   */
+  readonly stops: readonly { how: StopHow; timeUs: number; crash: boolean; fn: string; nested: boolean }[];
   readonly crashNote: CrashNoteInfo | null;
   readonly pc: number;
   readonly symbol: string;
@@ -91,7 +94,7 @@ export function cpuResults(m: MachineResult, facts: RunFacts): CpuResult[] {
       state,
       online: facts.onlineAtEnd[c.cpu]!,
       stoppedBy: f.stops[0]?.how ?? 'none',
-      stops: f.stops.map((s) => ({ how: s.how, timeUs: toUs(s.time), crash: s.crash, fn: s.fn })),
+      stops: f.stops.map((s) => ({ how: s.how, timeUs: toUs(s.time), crash: s.crash, fn: s.fn, nested: s.nested })),
       crashNote: note ? { ...note, symbol: m.image.symbolize(note.pc) } : null,
       pc: c.pc,
       symbol: c.symbol,

@@ -17,7 +17,7 @@ export function formatSummary(r: RunResult, opts: { logAll?: boolean } = {}): st
   out.push('  cpu  state        online  stopped-by  crash note                               final pc');
   for (const c of r.cpus) {
     const note = c.crashNote ? `${c.crashNote.symbol} (pid ${c.crashNote.pid})` : '-';
-    const stops = c.stops.length > 1 ? `${c.stoppedBy} (x${c.stops.length})` : c.stoppedBy;
+    const stops = c.stops.length > 1 ? c.stops.map((s) => s.how).join('+') : c.stoppedBy; // nested stops in order, e.g. ipi+sdei (R2)
     out.push(`  ${String(c.cpu).padStart(3)}  ${c.state.padEnd(11)}  ${(c.online ? 'yes' : 'no').padEnd(6)}  ${stops.padEnd(10)}  ${note.padEnd(40)} ${c.state === 'off' ? '-' : `${c.symbol} (${hex(c.pc)})`}`);
   }
   if (r.failedToStop.length) out.push(`\nthe kernel reported it failed to stop CPUs ${r.failedToStop.join(', ')}`);

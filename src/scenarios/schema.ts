@@ -100,6 +100,10 @@ export const ScenarioSchema = z.object({
     if ('wedge' in f) {
       if (wedged.has(f.cpu)) ctx.addIssue({ code: 'custom', path: ['faults', i, 'cpu'], message: `CPU ${f.cpu} is already wedged by faults[${wedged.get(f.cpu)}]; one wedge per CPU` });
       else wedged.set(f.cpu, i);
+      // Without CONFIG_HOTPLUG_CPU there is no cpuN/online to write: a CPU cannot be taken offline.
+      if (f.wedge === 'offline' && !s.kernel.hotplugCpu) {
+        ctx.addIssue({ code: 'custom', path: ['faults', i, 'wedge'], message: "wedge 'offline' needs kernel.hotplugCpu: true (CPU hot-unplug)" });
+      }
       if (f.durationUs !== undefined && f.wedge !== 'in-firmware') {
         ctx.addIssue({ code: 'custom', path: ['faults', i, 'durationUs'], message: `durationUs applies only to wedge 'in-firmware', not '${f.wedge}'` });
       }

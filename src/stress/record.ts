@@ -74,7 +74,7 @@ export async function runJob(job: RunJob): Promise<RunRecord> {
       ...(r.reason ? { reason: r.reason } : {}),
       ...(hang ? { hang } : {}),
       violations: r.violations,
-      stoppedBy: r.cpus.map((c) => (c.stops.length > 1 ? `${c.stoppedBy}x${c.stops.length}` : c.stoppedBy)),
+      stoppedBy: r.cpus.map((c) => (c.stops.length > 1 ? c.stops.map((s) => s.how).join('+') : c.stoppedBy)),
       failedToStop: r.failedToStop,
       guestTimeUs: r.guestTimeUs,
       instructions: d.machine.cpus.reduce((t, c) => t + c.retired, 0),
