@@ -31,13 +31,13 @@ import {
   CNTV_CTL_ENABLE, CNTV_CTL_IMASK, mpidrAffinity, mpidrOf, cpuOfAffinity,
 } from './layout.js';
 import {
-  PSR_I, PSR_F, PSR_DAIF, PSR_ALLINT, PSR_MODE_MASK, PSR_MODE_EL1H, PSR_MODE_EL3H, pstateEl, daifImmToBits,
+  PSR_I, PSR_F, PSR_A, PSR_D, PSR_DAIF, PSR_ALLINT, PSR_MODE_MASK, PSR_MODE_EL1H, PSR_MODE_EL3H, pstateEl, daifImmToBits,
 } from './pstate.js';
 import {
-  OP_NONE, OP_CALL, OP_WAIT, OP_SMC, OP_ERET, OP_EXC, OP_HALT, PROLOGUE_SLOTS,
+  OP_NONE, OP_CALL, OP_WAIT, OP_SMC, OP_ERET, OP_EXC, OP_HALT, OP_SWITCH, PROLOGUE_SLOTS,
   WAIT_NONE, WAIT_WFI, WAIT_WFE, WAIT_EL3, WAIT_OFF, type Guest, type PlacedFn,
 } from './isa.js';
-import { VEC_SYNC, VEC_IRQ, VEC_FIQ, VEC_CUR_SPX, VEC_CUR_SP0, VEC_LOWER_A64 } from './exception.js';
+import { VEC_SYNC, VEC_IRQ, VEC_FIQ, VEC_SERROR, VEC_CUR_SPX, VEC_CUR_SP0, VEC_LOWER_A64 } from './exception.js';
 import { PT_REGS } from './ptregs.js';
 import { SYS, CNTFRQ, el3Only, SYS_NAMES } from './sysregs.js';
 import type { KernelImage } from './image.js';
@@ -53,7 +53,7 @@ import { gicdRead, gicdWrite } from '../src/gic/distributor.js';
 import { gicrRead, gicrWrite, setPpiInput } from '../src/gic/redistributor.js';
 import {
   GICD_BASE, GICD_SIZE, GICR_BASE, GICR_STRIDE, esrDataAbort, DFSC_TRANSLATION_L0, DFSC_ALIGNMENT,
-  EC_UNKNOWN, EC_BRK64, ESR_EC_SHIFT, ESR_IL,
+  EC_UNKNOWN, EC_BRK64, ESR_EC_SHIFT, ESR_IL, EC_BREAKPT_CUR, EC_WATCHPT_CUR, ISS_WNR,
 } from '../src/machine/memory.js';
 import { T } from '../src/trace/events.js';
 import type { TraceWriter } from '../src/trace/ring.js';
@@ -90,6 +90,29 @@ export interface CoreConfig {
   readonly featNmi: boolean;
   /** Bound on nested frames (calls plus exception boundaries) before the model reports runaway recursion (default 512). */
   readonly maxFrames?: number;
+}
+
+/**
+ * EXT: the guest program's observer of injected faults (scenario `faults`
+ * entries with `inject`). The core asks it for the guest time of the next
+ * injection, lets it inject then (raiseSError, armBreakpoint, armWatchpoint),
+ * and reports what became of each debug event and SError: taken, or not
+ * taken because PSTATE masked it.
+ */
+export interface CoreObserver {
+  /** Performs the injections due at `now`; returns the guest time of the next one (Infinity: none). */
+  inject(core: CpuCore, now: number): number;
+  /** A breakpoint or watchpoint matched (`taken` false: PSTATE.D masked it), or an SError was taken or found masked. */
+  event(core: CpuCore, kind: 'breakpoint' | 'watchpoint' | 'serror', taken: boolean, addr: number): void;
+}
+
+/** A switched-out task's kernel context (CpuCore.switchStacks): its frame stack (frames [0, depth) in use), SP, x19-x30, or a function to start. */
+interface SavedContext {
+  readonly frames: Frame[];
+  readonly depth: number;
+  readonly sp: number;
+  readonly regs: Float64Array;
+  readonly start: PlacedFn | null;
 }
 
 /** Data-abort retry operations: a faulting access is re-executed when its frame resumes. */
@@ -150,7 +173,7 @@ export class CpuCore<Ctx = any> {
   private retryB = 0;
   private retryC = 0;
 
-  private readonly stack: Frame[] = [];
+  private stack: Frame[] = []; // replaced as a whole by switchStacks (a task's frames with its own spare frames)
   private depth = 0;
   private nextHandle = 1;
 
@@ -175,6 +198,23 @@ export class CpuCore<Ctx = any> {
   alarm = Infinity;
   private stopRequested = false;
   private powerRequested = false;
+
+  // EXT: task contexts saved by cpu_switch_to, keyed by task (switchStacks)
+  private readonly contexts = new Map<number, SavedContext>();
+  private switchSave = 0;
+  private switchRestore = 0;
+
+  // EXT: injected faults (CoreObserver): a pending SError's ESR (-1: none), hardware breakpoint and
+  // watchpoint addresses (-1: disarmed), a debug exception raised by the last instruction (0: none)
+  private serrorEsr = -1;
+  private bpAddr = -1;
+  private wpAddr = -1;
+  private wpStepOver = false;
+  private dbgEsr = 0;
+  private dbgFar = 0;
+  /** Guest time of the next injection (Infinity: none); the observer runs it from pollTimer. */
+  injectAt = Infinity;
+  observer: CoreObserver | null = null;
 
   // shared-memory indexes
   private readonly cpu32: Int32Array;
@@ -291,6 +331,10 @@ export class CpuCore<Ctx = any> {
       case OP_HALT:
         this.retire();
         return this.stopNow();
+      case OP_SWITCH:
+        this.retire();
+        this.doSwitch();
+        return -1;
       default:
         throw this.fault(`unknown opcode ${op} yielded by ${this.fn?.name ?? '?'} (yield an instruction method's result)`);
     }
@@ -306,6 +350,10 @@ export class CpuCore<Ctx = any> {
   // =====================================================================
 
   private absorbAttention(): void {
+    // Perf: most boundaries that get here come from `recheck` with ATTN clear; a load is much cheaper
+    // than the locked exchange, and a bit set just after it is seen at the next boundary, as it
+    // would be had it arrived just after the exchange.
+    if (Atomics.load(this.cpu32, this.iAttn) === 0) return;
     const bits = Atomics.exchange(this.cpu32, this.iAttn, 0);
     if (bits === 0) return;
     if (bits & ATTN_STOP) this.stopRequested = true;
@@ -323,6 +371,9 @@ export class CpuCore<Ctx = any> {
   /** Takes the signalled interrupt if the PE may take it now (reference sections 4.7, 4.8, 5.3). */
   private checkInterrupts(): number {
     const el = this.currentEl();
+    if (this.dbgEsr !== 0 || this.serrorEsr >= 0) {
+      if (this.takeDebugOrSError(el)) return -1;
+    }
     const h = this.gic.signalled(el === 3);
     if (h === null) return -1;
     const line = lineFor(h.group, el === 3);
@@ -363,6 +414,7 @@ export class CpuCore<Ctx = any> {
   /** True if an interrupt is signalled that the PE would take now (WFE wake-up). */
   private takeableSignalled(): boolean {
     const el = this.currentEl();
+    if (this.serrorEsr >= 0 && el === 1 && (this.cpu32[this.iPstate]! & PSR_A) === 0) return true;
     const h = this.gic.signalled(el === 3);
     if (h === null) return false;
     const line = lineFor(h.group, el === 3);
@@ -671,6 +723,7 @@ export class CpuCore<Ctx = any> {
     x[this.fX + 3] = this.callA3;
     this.gen = f.body(this.ctx, this.callA0, this.callA1, this.callA2, this.callA3);
     if (f.traced) this.trace?.emit(T.CALL, f.id, lr);
+    if (this.bpAddr === f.base + PROLOGUE_SLOTS * 4) this.debugMatch('breakpoint', this.bpAddr, 0);
   }
 
   /** RET: the frame record is popped and the caller resumes with the return value (x0). */
@@ -695,6 +748,168 @@ export class CpuCore<Ctx = any> {
   }
 
   // =====================================================================
+  // EXT: task context switch (cpu_switch_to)
+  // =====================================================================
+
+  /**
+   * cpu_switch_to(prev, next) (arch/arm64/kernel/entry.S) as one instruction:
+   * it saves the callee-saved registers x19-x28, fp (x29), lr (x30) and SP
+   * of the outgoing task into its thread.cpu_context and loads the incoming
+   * task's. Part of a kernel stack's contents is host-side in the model (the
+   * generator frames and exception boundaries of the frame stack), so the
+   * whole frame stack (top frame included) is saved under `save` together with
+   * SP and x19-x30, and the context saved under `restore`, or set up by
+   * forkStack, becomes current in the same instruction: an interrupt can never
+   * see one task's SP with the other's frames. Like arm64, it saves no PSTATE:
+   * DAIF and PMR carry over to the incoming task. The resumed code receives
+   * `save` in x0 (cpu_switch_to returns `last`, the task switched from).
+   */
+  switchStacks(save: number, restore: number): number {
+    this.switchSave = save;
+    this.switchRestore = restore;
+    return OP_SWITCH;
+  }
+
+  /**
+   * copy_thread() for a kernel thread: the saved context of `task` starts
+   * `start` (ret_from_fork) at its entry on stack `sp`, with x19 and x20 (the
+   * thread function and its argument), the first time it is switched to.
+   */
+  forkStack(task: number, start: PlacedFn, sp: number, x19: number, x20: number): number {
+    const regs = new Float64Array(12);
+    regs[0] = x19;
+    regs[1] = x20;
+    const frames: Frame[] = [];
+    for (let i = 0; i < 16; i++) frames.push(new Frame());
+    this.contexts.set(task, { frames, depth: 0, sp, regs, start });
+    return OP_NONE;
+  }
+
+  private doSwitch(): void {
+    const prev = this.switchSave;
+    const next = this.contexts.get(this.switchRestore);
+    if (!next) throw this.fault(`cpu_switch_to task 0x${this.switchRestore.toString(16)}, which has no saved context`, 'guest-code');
+    this.contexts.delete(this.switchRestore);
+    const x = this.cpuF64;
+    this.pushTop();
+    this.contexts.set(prev, { frames: this.stack, depth: this.depth, sp: x[this.fSp]!, regs: x.slice(this.fX + 19, this.fX + 31), start: null });
+    this.stack = next.frames;
+    this.depth = next.depth;
+    x[this.fSp] = next.sp;
+    x.set(next.regs, this.fX + 19);
+    x[this.fX] = prev;
+    if (next.start) {
+      this.startFn(next.start);
+    } else {
+      this.depth = next.depth - 1;
+      const top = this.stack[this.depth]!;
+      if (top.kind !== FRAME || top.gen === null) throw this.fault('a saved task context without a top frame');
+      this.popTopFrom(top);
+      this.ret = prev;
+    }
+    this.recheck = true;
+  }
+
+  // =====================================================================
+  // EXT: injected faults: SError, hardware breakpoint and watchpoint
+  // =====================================================================
+
+  /**
+   * A physical SError becomes pending (the scenario's RAS error injection; a
+   * real one comes from the RAS node's ERR<n>PFGCTL pseudo-fault generator).
+   * SError is asynchronous: it is taken at EL1 only while PSTATE.A is clear
+   * and stays pending while A is set (Arm DDI0487 D1.3.4 "Asynchronous
+   * exception masking"). WFI wakes for it even when masked.
+   */
+  raiseSError(esr: number): void {
+    this.serrorEsr = esr >>> 0;
+    this.recheck = true;
+    this.trace?.emit(T.INJECT, 1, 0);
+  }
+
+  /**
+   * Arms breakpoint 0 on the instruction at `addr` (DBGBVR0_EL1, with
+   * DBGBCR0_EL1.E and MDSCR_EL1.{KDE,MDE} set, as a perf hardware breakpoint
+   * does); -1 disarms. The model matches it when a BL enters a function whose
+   * first body instruction (after the frame-record prologue) is at `addr`.
+   */
+  armBreakpoint(addr: number): void {
+    this.bpAddr = addr;
+    this.trace?.emit(T.INJECT, 2, addr);
+  }
+
+  /** Arms watchpoint 0 on the word at `addr` (loads and stores; DBGWVR0_EL1/DBGWCR0_EL1); -1 disarms. */
+  armWatchpoint(addr: number): void {
+    this.wpAddr = addr;
+    this.wpStepOver = false;
+    this.trace?.emit(T.INJECT, 3, addr);
+  }
+
+  /**
+   * A breakpoint or watchpoint matched. Debug exceptions from EL1 are
+   * generated only while PSTATE.D is clear (Arm DDI0487 D2.1, "Enabling
+   * debug exceptions from the current Exception level"); a masked
+   * Breakpoint or Watchpoint exception is ignored, not pended (D2.10, D2.11).
+   * Returns whether the exception is raised.
+   */
+  private debugMatch(kind: 'breakpoint' | 'watchpoint', addr: number, esr: number): boolean {
+    const masked = (this.cpu32[this.iPstate]! & PSR_D) !== 0 || this.currentEl() !== 1;
+    this.trace?.emit(T.DEBUG_EXC, (kind === 'breakpoint' ? 1 : 2) | (masked ? 0 : 0x10) | (this.exceptionDepth() << 8), addr);
+    this.observer?.event(this, kind, !masked, addr);
+    if (masked) return false;
+    if (kind === 'breakpoint') {
+      // ESR: EC Breakpoint (current EL), IFSC 0b100010 (debug exception).
+      this.dbgEsr = ((EC_BREAKPT_CUR << ESR_EC_SHIFT) | ESR_IL | 0x22) >>> 0;
+      this.dbgFar = 0;
+      this.recheck = true;
+    } else {
+      this.excEsr = esr;
+    }
+    return true;
+  }
+
+  /**
+   * A load or store to the watched word: raises the Watchpoint exception
+   * before the access (it is retried after the handler returns, stepping over
+   * the watchpoint once, as Linux does by single-stepping it).
+   */
+  private watchpointHit(op: number, addr: number, a: number, b: number): boolean {
+    if (this.wpStepOver) {
+      this.wpStepOver = false;
+      return false;
+    }
+    // ESR: EC Watchpoint (current EL), WnR, DFSC 0b100010 (debug exception).
+    if (!this.debugMatch('watchpoint', addr, ((EC_WATCHPT_CUR << ESR_EC_SHIFT) | ESR_IL | (WRITES[op] ? ISS_WNR : 0) | 0x22) >>> 0)) return false;
+    this.excFar = addr;
+    this.excOff = VEC_SYNC;
+    this.retryOp = op;
+    this.retryA = addr;
+    this.retryB = a;
+    this.retryC = b;
+    this.wpStepOver = true;
+    return true;
+  }
+
+  /** Takes a pending debug exception, or an unmasked SError; returns whether an exception was taken. */
+  private takeDebugOrSError(el: number): boolean {
+    if (this.dbgEsr !== 0) {
+      const esr = this.dbgEsr;
+      this.dbgEsr = 0;
+      this.takeEl1(VEC_SYNC, this.currentPc(), esr, this.dbgFar);
+      return true;
+    }
+    if (el !== 1) return false; // an SError routed to EL1 is masked while at EL3
+    const masked = (this.cpu32[this.iPstate]! & PSR_A) !== 0;
+    this.trace?.emit(T.SERROR, (masked ? 1 : 2) | (this.exceptionDepth() << 8), this.cpu32[this.iPstate]!);
+    this.observer?.event(this, 'serror', !masked, 0);
+    if (masked) return false;
+    const esr = this.serrorEsr;
+    this.serrorEsr = -1;
+    this.takeEl1(VEC_SERROR, this.currentPc(), esr, 0);
+    return true;
+  }
+
+  // =====================================================================
   // Waiting, power
   // =====================================================================
 
@@ -704,8 +919,12 @@ export class CpuCore<Ctx = any> {
     if (this.waitKind === WAIT_OFF) return Infinity;
     if (this.waitKind === WAIT_EL3) return Math.min(d, this.waitDeadline);
     if (this.waitDeadline < d) d = this.waitDeadline;
+    if (this.injectAt < d) d = this.injectAt;
     const t = this.timerDeadline();
-    return t < d ? t : d;
+    // A timer that has already fired drives its PPI already (waitSatisfied polled it before the CPU
+    // slept): whether that interrupt wakes the wait is the GIC's and PSTATE's business. Waking again
+    // for a past deadline would spin a CPU that waits with the timer interrupt masked.
+    return t < d && t > this.clock.now() ? t : d;
   }
 
   private goToSleep(): number {
@@ -758,7 +977,7 @@ export class CpuCore<Ctx = any> {
     }
     this.pollTimer(now);
     if (now >= this.waitDeadline) return true;
-    if (this.waitKind === WAIT_WFI) return this.gic.signalled(this.currentEl() === 3) !== null;
+    if (this.waitKind === WAIT_WFI) return this.gic.signalled(this.currentEl() === 3) !== null || this.serrorEsr >= 0;
     // WFE
     if (Atomics.exchange(this.cpu32, this.i0 + F.EVENT_REG.index, 0) !== 0) return true;
     return this.takeableSignalled();
@@ -819,6 +1038,7 @@ export class CpuCore<Ctx = any> {
   pollTimer(now: number = this.clock.now()): void {
     const fire = now >= this.timerDeadline();
     if (setPpiInput(this.m, this.cpu, 27, fire)) this.recheck = true;
+    if (now >= this.injectAt) this.injectAt = this.observer ? this.observer.inject(this, now) : Infinity;
   }
 
   // =====================================================================
@@ -926,6 +1146,7 @@ export class CpuCore<Ctx = any> {
   }
 
   private memOp(op: number, addr: number, a: number, b: number): number {
+    if (addr === this.wpAddr && this.watchpointHit(op, addr, a, b)) return OP_EXC;
     const align = op === R_LDR64 || op === R_STR64 ? 8 : op === R_LDRB || op === R_STRB ? 1 : 4;
     const off = this.ramIdx(addr, align);
     if (off < 0) return this.mmioOrAbort(op, addr, a, b);

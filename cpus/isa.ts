@@ -30,6 +30,7 @@ export const OP_SMC = 3; // SMC: enter EL3
 export const OP_ERET = 4; // ERET at EL1
 export const OP_EXC = 5; // the instruction raised a synchronous exception (did not retire)
 export const OP_HALT = 6; // the instruction ended the machine run
+export const OP_SWITCH = 7; // cpu_switch_to: the core swaps the task's frame stack (CpuCore.switchStacks)
 
 /** Wait kinds (CpuLayout WAIT_KIND). */
 export const WAIT_NONE = 0;

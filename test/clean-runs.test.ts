@@ -51,7 +51,7 @@ describe('the result of smpstop run --json', () => {
     const r = JSON.parse(out.stdout);
     expect(Object.keys(r).sort()).toEqual(['cpus', 'engine', 'failedToStop', 'guestTimeUs', 'hostMs', 'log', 'outcome', 'replay', 'scenario', 'seed', 'violations'].sort());
     expect(r.log.map((l: { text: string }) => l.text)).toEqual(expect.arrayContaining(['SMP: stopping secondary CPUs', 'SMP: retry stop with SDEI NMI for CPUs 1', 'Bye!']));
-    expect(Object.keys(r.cpus[1]).sort()).toEqual(['cpu', 'crashNote', 'online', 'pc', 'state', 'stoppedBy', 'stops', 'symbol'].sort());
+    expect(Object.keys(r.cpus[1]).sort()).toEqual(['cpu', 'crashNote', 'online', 'pc', 'state', 'stoppedBy', 'stops', 'symbol', 'traceOverwritten'].sort());
     expect(r.cpus[1].stoppedBy).toBe('sdei');
     expect(Object.keys(r.cpus[1].crashNote).sort()).toEqual(['pc', 'pid', 'pstate', 'sp', 'symbol'].sort());
     expect(r.replay).toMatch(/^smpstop run --engine sim --seed 1 --scenario '/);

@@ -66,3 +66,26 @@ describe('a CPU the kernel names as not stopped', () => {
     expect(exercised).toBeGreaterThan(0);
   });
 });
+
+describe('the stop history survives a CPU that stays busy after it', () => {
+  // sdei-v3 with pseudo-NMI: the hard-locked CPU 0 panics second, self-stops, oopses on crash_save_cpu(NULL) and
+  // then idles with DAIF.I still set, so WFI returns at once and it spins (entry-code records by the million)
+  // until the instruction budget ends the run. The machine channel of its trace ring keeps the stop and the abort.
+  it('the NULL dereference and the self-stop are still found at the end of the run', async () => {
+    const s = {
+      cpus: 2, kernel: { variant: 'sdei-v3', pseudoNmi: true, kdump: true, sdeiDriver: false }, firmware: { sdei: false },
+      faults: [{ cpu: 0, wedge: 'irqs-off' as const }],
+      triggers: [{ kind: 'panic' as const, cpu: 1, atUs: 178 }, { kind: 'panic' as const, cpu: 0, atUs: 68404 }],
+      limits: { guestTimeMs: 4000, maxInstructions: 2_500_000, hostTimeoutMs: 60_000 },
+    };
+    const { result, machine } = await runScenarioDetailed(s, { engine: 'sim', seed: 1 });
+    expect(result.outcome, result.replay).toBe('hung');
+    expect(result.reason).toMatch(/instruction budget/);
+    // Channel 1 (entry-code records) wrapped many times over; channel 0 did not.
+    const n = machine.trace().filter((r) => r.cpu === 0).length;
+    expect(n).toBeGreaterThan(4096);
+    expect(result.cpus[0]!.traceOverwritten).toBe(0);
+    expect(result.cpus[0]!.stops.map((x) => x.how)).toEqual(['self']);
+    expect(result.violations.map((v) => v.id)).toContain('null-deref-in-stop-path');
+  });
+});

@@ -53,6 +53,8 @@ export interface CpuFacts {
   readonly excAfterStop: { time: number; vector: number }[];
   /** Trace events later than the end of the run. */
   eventsAfterEnd: number;
+  /** Machine-channel records overwritten before the oldest kept: the stop history may be incomplete. */
+  overwritten: number;
   lastEventTime: number;
 }
 
@@ -135,8 +137,9 @@ export function analyse(r: MachineResult, program: KernelProgram): RunFacts {
   let stopReturned: RunFacts['stopReturned'] = null;
   const stopFnIds = new Set(image.fns.filter((f) => STOP_FNS.has(f.name)).map((f) => f.id));
   const sendStopId = image.fns.find((f) => f.name === 'smp_send_stop')?.id ?? -1;
+  const overwritten = r.traceOverwritten();
   for (let cpu = 0; cpu < n; cpu++) {
-    const facts: CpuFacts = { cpu, stops: [], crashSaves: [], cpuOffInSdei: [], dataAborts: [], excAfterStop: [], eventsAfterEnd: 0, lastEventTime: 0 };
+    const facts: CpuFacts = { cpu, stops: [], crashSaves: [], cpuOffInSdei: [], dataAborts: [], excAfterStop: [], eventsAfterEnd: 0, lastEventTime: 0, overwritten: overwritten[cpu] ?? 0 };
     const stack: Ctx[] = [];
     let sdeiDepth = 0;
     let inStop = false;

@@ -9,6 +9,8 @@ import { inStopPath, noteWriter, type RunFacts } from './analysis.js';
 import type { MachineResult } from '../machine/machine.js';
 import type { KernelProgram } from '../kernel/program.js';
 import { InputError } from '../errors.js';
+import { assertOneCopy } from '../api/one-copy.js';
+import { ENTRY_CHECKERS } from './entry-checkers.js';
 
 export interface Violation {
   readonly id: string;
@@ -34,8 +36,17 @@ export interface Checker {
 
 const registry = new Map<string, Checker>();
 
+/**
+ * Registers a checker (in the thread that judges runs: the main thread, or a
+ * campaign's sim worker, which import the user modules of the run). The same
+ * checker registered again (same id and description: one module evaluated
+ * twice) keeps the first; another checker under a taken id is an error.
+ */
 export function registerChecker(c: Checker): Checker {
+  assertOneCopy('registerChecker');
   if (!/^[a-z0-9][a-z0-9-]*$/.test(c.id)) throw new InputError('checker.id', `'${c.id}' is not a valid checker id (lower-case letters, digits, -)`);
+  const prev = registry.get(c.id);
+  if (prev && prev !== c && prev.description === c.description) return prev;
   if (registry.has(c.id) && registry.get(c.id) !== c) throw new InputError('checker.id', `a checker named '${c.id}' is already registered`);
   registry.set(c.id, c);
   return c;
@@ -179,6 +190,8 @@ registerChecker({
   },
 });
 
+// The entry-code, scheduler and interrupt-pipeline checkers (issue 6).
+for (const c of ENTRY_CHECKERS) registerChecker(c);
 
 export function runCheckers(ctx: CheckContext, ids?: readonly string[]): Violation[] {
   const out: Violation[] = [];

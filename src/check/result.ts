@@ -3,6 +3,7 @@
  * `smpstop run --json` prints.
  */
 import type { Violation } from './checkers.js';
+import type { EntryRunStats } from './entry-checkers.js';
 import type { Scenario } from '../scenarios/schema.js';
 import type { EngineName } from '../machine/config.js';
 import type { StopHow, RunFacts } from './analysis.js';
@@ -32,6 +33,11 @@ export interface CpuResult {
    */
   readonly stops: readonly { how: StopHow; timeUs: number; crash: boolean; fn: string; nested: boolean }[];
   readonly crashNote: CrashNoteInfo | null;
+  /**
+   * Trace records of this CPU's stop history overwritten by newer ones (0 normally). When non-zero,
+   * `stops` and the checkers saw only the newest `traceRecords`: raise --trace-records.
+   */
+  readonly traceOverwritten: number;
   readonly pc: number;
   readonly symbol: string;
 }
@@ -66,6 +72,8 @@ export interface RunResult {
   /** The command that replays this run. */
   readonly replay: string;
   readonly fault?: { readonly cpu: number; readonly message: string; readonly stack: string };
+  /** Entry test or interrupt pipeline runs only: preemptions, context switches, pipeline latency (src/check/entry-checkers.ts). */
+  readonly entry?: EntryRunStats;
 }
 
 export const toUs = (ns: number): number => Math.round(ns) / 1000;
@@ -96,6 +104,7 @@ export function cpuResults(m: MachineResult, facts: RunFacts): CpuResult[] {
       stoppedBy: f.stops[0]?.how ?? 'none',
       stops: f.stops.map((s) => ({ how: s.how, timeUs: toUs(s.time), crash: s.crash, fn: s.fn, nested: s.nested })),
       crashNote: note ? { ...note, symbol: m.image.symbolize(note.pc) } : null,
+      traceOverwritten: f.overwritten,
       pc: c.pc,
       symbol: c.symbol,
     };

@@ -68,3 +68,8 @@ export function parseFault(v: string): { cpu: number; fault: string; atUs?: numb
   if (!m) throw new InputError('--fault', `'${v}' is not accepted: expected CPU:NAME[=ARG][@AT_US] naming a fault defined by a --kernel-module`);
   return { cpu: Number(m[1]), fault: m[2]!, ...(m[3] ? { arg: Number(m[3]) } : {}), ...(m[4] ? { atUs: Number(m[4]) } : {}) };
 }
+
+/** Whether `--NAME` was given on the command line (not just defaulted by yargs). */
+export function flagGiven(name: string): boolean {
+  return process.argv.some((x) => x === `--${name}` || x.startsWith(`--${name}=`));
+}

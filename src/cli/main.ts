@@ -13,6 +13,7 @@ import { stressCommand, type StressArgs } from './stress.js';
 import { replayCommandLine, type ReplayArgs } from './replay.js';
 import { benchCommand } from './bench.js';
 import { listText, LIST_TOPICS } from './list.js';
+import { loadModules } from '../api/modules.js';
 import { shutdownThreadsEngine } from '../machine/threads.js';
 import { SmpstopError, InputError } from '../errors.js';
 import { readFileSync } from 'node:fs';
@@ -133,13 +134,14 @@ async function main(argv: string[]): Promise<void> {
         .positional('file', { type: 'string', describe: 'a replay file written by smpstop stress (or replay --shrink)' })
         .option('shrink', { type: 'boolean', describe: 'reduce the failure while it persists; write FILE.min.json' })
         .option('budget', { type: 'string', describe: 'sim runs allowed for a search or a shrink (default 100 / 400)' })
-        .option('check-flaky', { type: 'string', describe: 're-run K times (sim: K scheduler seeds; threads: K real runs) and report how often it recurs' })
+        .option('check-flaky', { type: 'string', describe: 're-run K times (sim: K scheduler seeds; threads: K real runs) and report how often it recurs; the engine is the file\'s unless --engine is given' })
         .option('trace', { type: 'string', describe: 'write a Chrome/Perfetto trace of the (reproducing or smallest) run to FILE' })
         .option('vmcore', { type: 'string', describe: 'write an ELF vmcore of that run (and FILE.vmlinux symbols)' })
         .option('unique-pids', { type: 'boolean', default: true, describe: 'vmcore: distinct pr_pid per idle CPU so gdb shows one thread each' })
         .example('$0 replay stress-7.null-deref-in-stop-path.replay.json', 'does it still fail? (exit 1: yes, 0: no)')
         .example('$0 replay F.replay.json --shrink --trace min.json --vmcore min.vmcore', 'the smallest failing scenario, traced')
-        .example('$0 replay F.replay.json --check-flaky 50', 'how often it recurs under 50 schedules'),
+        .example('$0 replay F.replay.json --check-flaky 50', 'how often it recurs under 50 schedules')
+        .example('$0 replay F.replay.json --check-flaky 20 --engine threads', 'and under real concurrency'),
       async (a) => {
         process.exitCode = await replayCommandLine(a as unknown as ReplayArgs, print);
       },
@@ -161,8 +163,12 @@ async function main(argv: string[]): Promise<void> {
     .command(
       'list [what]',
       'list presets, kernel variants, wedge modes, triggers, firmware quirks and checkers',
-      (c) => c.positional('what', { choices: LIST_TOPICS, describe: 'one section only' }).example('$0 list kernels', 'the kernel variants'),
-      (a) => {
+      (c) => c.positional('what', { choices: LIST_TOPICS, describe: 'one section only' })
+        .option('kernel-module', { type: 'string', array: true, describe: 'JS module defining kernel variants, checkers or faults: listed too' })
+        .example('$0 list kernels', 'the kernel variants')
+        .example('$0 list kernels --kernel-module ./my-v5.js', 'with the variants a module defines'),
+      async (a) => {
+        await loadModules((a['kernel-module'] as string[] | undefined) ?? [], '--kernel-module');
         print(listText(a.what as string | undefined));
       },
     )

@@ -18,7 +18,7 @@
  */
 import { formatSummary } from './summary.js';
 import { writeArtifacts } from './run.js';
-import { parseIntFlag } from './args.js';
+import { flagGiven, parseIntFlag } from './args.js';
 import { InputError } from '../errors.js';
 import {
   loadReplayFile, attempt, searchSim, checkFlaky, writeReplayFile, minPath, simPath, failureKeys, hangKind, type Attempt, type ReplayFile,
@@ -36,6 +36,7 @@ export interface ReplayArgs {
   'unique-pids'?: boolean;
   json?: boolean;
   seed?: unknown;
+  engine?: 'sim' | 'threads';
 }
 
 export const DEFAULT_SEARCH_BUDGET = 100;
@@ -98,11 +99,13 @@ export async function replayCommandLine(a: ReplayArgs, print: (s: string) => voi
   // 2. How often does it recur?
   let recurred = 0;
   if (flaky !== undefined) {
-    const r = await checkFlaky(rf, flaky, rf.engine);
+    // --engine given explicitly: check under that engine (e.g. does a sim-found failure recur under real concurrency?).
+    const engine = flagGiven('engine') && a.engine ? a.engine : rf.engine;
+    const r = await checkFlaky(rf, flaky, engine);
     recurred = r.recurred;
     const pct = ((100 * r.recurred) / r.runs).toFixed(1);
-    say(`check-flaky: ${rf.expect} recurred in ${r.recurred} of ${r.runs} ${rf.engine === 'sim' ? 'sim runs under different scheduler seeds' : 'threads-engine runs'} (${pct}%); outcomes: ${[...r.outcomes.entries()].map(([k, n]) => `${k} ${n}`).join(', ')}`);
-    report.flaky = { runs: r.runs, recurred: r.recurred, outcomes: Object.fromEntries(r.outcomes) };
+    say(`check-flaky: ${rf.expect} recurred in ${r.recurred} of ${r.runs} ${engine === 'sim' ? 'sim runs under different scheduler seeds' : 'threads-engine runs'} (${pct}%); outcomes: ${[...r.outcomes.entries()].map(([k, n]) => `${k} ${n}`).join(', ')}`);
+    report.flaky = { engine, runs: r.runs, recurred: r.recurred, outcomes: Object.fromEntries(r.outcomes) };
   }
 
   // 3. Shrink.

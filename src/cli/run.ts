@@ -12,10 +12,12 @@ import { parseScenario, type Scenario, type ScenarioInput } from '../scenarios/s
 import { runScenarioDetailed, type RunOptions, type RunDetails } from '../scenarios/run.js';
 import { parseWedge, parseTrigger, parseQuirk, parseIpiDelay, parseScheduler, parseIntFlag, parseFault } from './args.js';
 import { formatSummary } from './summary.js';
+import { loadModules } from '../api/modules.js';
 import { writeChromeTrace, toTextTimeline } from '../trace/export.js';
 import { buildVmcore, formatVmcoreSummary, vmcoreSummary } from '../vmcore/vmcore.js';
 import { buildSymbolFile } from '../vmcore/symbols.js';
 import { MAX_CPUS } from '../machine/shared.js';
+import { ENTRY_VARIANT_NAMES } from '../kernel/config.js';
 import type { EngineName } from '../machine/config.js';
 
 /** Reads --scenario: inline JSON, a JSON file, or a preset name. */
@@ -42,6 +44,14 @@ export function loadScenarioArg(arg: string | undefined): { input: ScenarioInput
   throw new InputError('--scenario', `'${v}' is neither a file, inline JSON, nor a preset (presets: ${PRESETS.map((x) => x.name).join(', ')})`);
 }
 
+/** --entry VARIANT (kernel.entry). */
+export function parseEntryFlag(v: string): string {
+  if (!(ENTRY_VARIANT_NAMES as readonly string[]).includes(v)) {
+    throw new InputError('--entry', `'${v}' is not an entry variant: expected one of ${ENTRY_VARIANT_NAMES.join(', ')}`);
+  }
+  return v;
+}
+
 export interface RunArgs {
   scenario?: string;
   cpus?: unknown;
@@ -50,6 +60,8 @@ export interface RunArgs {
   kdump?: boolean;
   sdei?: boolean;
   'hotplug-cpu'?: boolean;
+  entry?: string;
+  'irq-pipeline'?: boolean;
   'post-notifiers'?: boolean;
   'panic-timeout'?: unknown;
   wedge?: string[];
@@ -84,6 +96,8 @@ export function scenarioFromArgs(a: RunArgs): Scenario {
   if (a['pseudo-nmi'] !== undefined) kernel.pseudoNmi = a['pseudo-nmi'];
   if (a.kdump !== undefined) kernel.kdump = a.kdump;
   if (a['hotplug-cpu'] !== undefined) kernel.hotplugCpu = a['hotplug-cpu'];
+  if (a.entry !== undefined) kernel.entry = parseEntryFlag(a.entry);
+  if (a['irq-pipeline'] !== undefined) kernel.irqPipeline = a['irq-pipeline'];
   if (a['post-notifiers'] !== undefined) kernel.crashKexecPostNotifiers = a['post-notifiers'];
   if (a['panic-timeout'] !== undefined) kernel.panicTimeout = parseIntFlag('panic-timeout', a['panic-timeout'], -1, 3600);
   s.kernel = kernel;
@@ -151,7 +165,7 @@ export function traceContext(d: RunDetails): Parameters<typeof toTextTimeline>[1
   return { image: d.machine.image, logLine: (i: number) => log.get(i), endTime: d.machine.guestTimeNs, ncpus: d.machine.shared.ncpus };
 }
 
-function vmcoreinfoText(d: RunDetails): string {
+export function vmcoreinfoText(d: RunDetails): string {
   const s = d.result.scenario;
   return [
     `OSRELEASE=smpstop-${s.kernel.variant}`,
@@ -166,6 +180,7 @@ function vmcoreinfoText(d: RunDetails): string {
 export async function runCommand(a: RunArgs, print: (s: string) => void): Promise<number> {
   const scenario = scenarioFromArgs(a);
   const opts = runOptionsFromArgs(a);
+  await loadModules(opts.modules ?? [], '--kernel-module'); // a missing or broken module is bad input (exit 2)
   const d = await runScenarioDetailed(scenario, opts);
   const artifacts = await writeArtifacts(d, a.trace, a.vmcore, a['unique-pids'] ?? true);
   if (a.json) {

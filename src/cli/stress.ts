@@ -9,7 +9,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { InputError } from '../errors.js';
-import { parseCpuRange, parseIntFlag } from './args.js';
+import { flagGiven, parseCpuRange, parseIntFlag } from './args.js';
 import { MAX_CPUS } from '../machine/shared.js';
 import { variantNames } from '../kernel/variants/index.js';
 import { moduleUrl } from '../paths.js';
@@ -110,7 +110,7 @@ export async function resolveStressArgs(a: StressArgs): Promise<ResolvedStress> 
       ['--quirks', a.quirks !== undefined && a.quirks !== h.options.quirks, h.options.quirks],
       ['--scheduler', a.scheduler !== undefined && scheduler !== h.options.scheduler, h.options.scheduler],
       ['--shard', a.shard !== undefined && !same(shard, h.shard), shardLabel(h.shard)],
-      ['--engine', process.argv.some((x) => x === '--engine' || x.startsWith('--engine=')) && a.engine !== h.options.engine, h.options.engine],
+      ['--engine', flagGiven('engine') && a.engine !== h.options.engine, h.options.engine],
     ];
     for (const [flag, differs, theirs] of checks) {
       if (differs) throw new InputError(flag, `differs from the campaign in ${a.resume} (${String(theirs)}); a resumed campaign keeps its options`);

@@ -20,8 +20,23 @@ export interface KernelConfig {
   readonly panicTimeout: number;
   /** CONFIG_ARM_SDE_INTERFACE driver probes SDEI when the firmware has it. */
   readonly sdeiDriver: boolean;
+  /**
+   * The arm64 exception-exit code (reference linux-stop-paths 6.6-6.8):
+   * 'generic-preempt' preempts from irqentry_exit after a synchronous
+   * exception masked all of DAIF (the bug), 'own-irq-preemption' preempts
+   * only on IRQ exit (first fix), 'split-exit' preempts with only I and F
+   * masked (final fix; mainline).
+   */
+  readonly entry: EntryVariantName;
+  /** CONFIG_IRQ_PIPELINE (Dovetail): local_irq_* act on the in-band stage's stall bit; hardware IRQs stay enabled. */
+  readonly irqPipeline: boolean;
   /** Emit a unique pr_pid per CPU in notes? (kernel behaviour is current->pid; the vmcore writer can rewrite) */
 }
+
+export type EntryVariantName = 'generic-preempt' | 'own-irq-preemption' | 'split-exit';
+export const ENTRY_VARIANT_NAMES: readonly EntryVariantName[] = ['generic-preempt', 'own-irq-preemption', 'split-exit'];
+/** The fixed mainline form (6.8) is the default: a model of today's kernel should not carry the bug unless asked. */
+export const DEFAULT_ENTRY: EntryVariantName = 'split-exit';
 
 export const DEFAULT_KERNEL: KernelConfig = {
   variant: 'final',
@@ -31,6 +46,8 @@ export const DEFAULT_KERNEL: KernelConfig = {
   crashKexecPostNotifiers: false,
   panicTimeout: 1,
   sdeiDriver: true,
+  entry: DEFAULT_ENTRY,
+  irqPipeline: false,
 };
 
 /** Time constants (include/linux/delay.h, kernel/panic.c). */

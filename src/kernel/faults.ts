@@ -8,6 +8,7 @@
 import type { GuestFunction } from '../../cpus/isa.js';
 import type { K } from './kernel.js';
 import { InputError } from '../errors.js';
+import { assertOneCopy } from '../api/one-copy.js';
 
 export interface FaultDefinition {
   readonly name: string;
@@ -22,9 +23,16 @@ export function faultFunctionName(name: string): string {
   return `fault_${name.replace(/[^A-Za-z0-9_]/g, '_')}`;
 }
 
+/**
+ * Registers a fault. The same fault defined again (same name, description and
+ * function name: one module evaluated twice) keeps the first; another fault
+ * under a taken name is an error.
+ */
 export function defineFault(def: FaultDefinition): FaultDefinition {
+  assertOneCopy('defineFault');
   if (!/^[a-z0-9][a-z0-9-]*$/.test(def.name)) throw new InputError('fault.name', `'${def.name}' is not a valid fault name (lower-case letters, digits, -)`);
   const prev = registry.get(def.name);
+  if (prev && prev !== def && prev.description === def.description && prev.fn.name === def.fn.name) return prev;
   if (prev && prev !== def) throw new InputError('fault.name', `a fault named '${def.name}' is already defined`);
   const expected = faultFunctionName(def.name);
   if (def.fn.name !== expected) throw new InputError('fault.fn', `the guest function of fault '${def.name}' must be named '${expected}', not '${def.fn.name}'`);

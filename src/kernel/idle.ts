@@ -10,6 +10,7 @@ import { SYS } from '../../cpus/sysregs.js';
 import { PSR_I, PSR_F } from '../../cpus/pstate.js';
 import { GIC_PRIO_IRQON, GIC_PRIO_PSR_I_SET } from './daifflags.js';
 import { local_irq_disable, local_irq_enable } from './irqflags.js';
+import { ct_cpuidle_enter, ct_cpuidle_exit } from './entry-common.js';
 import type { K } from './kernel.js';
 
 export const do_idle = guestFn<K>('do_idle', function* (k) {
@@ -22,8 +23,14 @@ export const do_idle = guestFn<K>('do_idle', function* (k) {
   }
 }, { size: 16 });
 
+/**
+ * default_idle_call: ct_cpuidle_enter() (RCU stops watching: an extended
+ * quiescent state), arch_cpu_idle, ct_cpuidle_exit(), local_irq_enable().
+ */
 export const default_idle_call = guestFn<K>('default_idle_call', function* (k) {
+  yield* ct_cpuidle_enter(k);
   yield k.call('cpu_do_idle');
+  yield* ct_cpuidle_exit(k);
   yield* local_irq_enable(k); // raw_local_irq_enable
   return 0;
 }, { size: 16 });

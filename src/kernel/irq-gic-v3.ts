@@ -14,6 +14,7 @@ import { sgirForCluster } from '../gic/sgi.js';
 import { GIC_PRIO_IRQON, GIC_PRIO_IRQOFF, GIC_PRIO_NMI } from './daifflags.js';
 import { PCPU } from './layout.js';
 import { T } from '../trace/events.js';
+import { nmi_enter, nmi_exit } from './entry-common.js';
 import type { K } from './kernel.js';
 
 /** enum ipi_msg_type (arch/arm64/include/asm/smp.h). IPI n is SGI n on GICv3. */
@@ -124,9 +125,9 @@ export const gic_handle_irq = guestFn<K>('gic_handle_irq', function* (k, regs) {
   let isNmi = false;
   if (k.cfg.pseudoNmi) isNmi = (yield c.mrs(SYS.ICC_RPR_EL1)) === GIC_PRIO_NMI;
   if (isNmi) {
-    yield* nmi_enter(k);
+    yield* nmi_enter(k, false);
     yield k.call('__gic_handle_nmi', irqnr, regs);
-    yield* nmi_exit(k);
+    yield* nmi_exit(k, false);
   }
   if (k.cfg.pseudoNmi) {
     yield c.msr(SYS.ICC_PMR_EL1, GIC_PRIO_IRQOFF); // gic_pmr_mask_irqs
@@ -134,7 +135,8 @@ export const gic_handle_irq = guestFn<K>('gic_handle_irq', function* (k, regs) {
   }
   if (!isNmi) {
     if (irqnr >= 1020) return 0; // gic_irqnr_is_special
-    yield k.call('generic_handle_domain_irq', irqnr, regs);
+    // With the interrupt pipeline the IRQ enters the pipeline (handled now if oob, else logged).
+    yield k.call(k.cfg.irqPipeline ? 'generic_pipeline_irq' : 'generic_handle_domain_irq', irqnr, regs);
     yield c.msr(SYS.ICC_EOIR1_EL1, irqnr); // irq_chip->irq_eoi (EOImode 0)
   }
   return 0;
@@ -160,17 +162,8 @@ export const generic_handle_domain_irq = guestFn<K>('generic_handle_domain_irq',
   return 0;
 }, { size: 24 });
 
-/** __nmi_enter (include/linux/hardirq.h): preempt count += NMI_OFFSET + HARDIRQ_OFFSET. */
-export function* nmi_enter(k: K): Guest<void> {
-  yield k.c.ldadd(k.L.pcpu(k.cpu, PCPU.preempt_count), NMI_OFFSET + HARDIRQ_OFFSET);
-}
-export function* nmi_exit(k: K): Guest<void> {
-  yield k.c.ldadd(k.L.pcpu(k.cpu, PCPU.preempt_count), -(NMI_OFFSET + HARDIRQ_OFFSET));
-}
-
-/** include/linux/preempt.h */
-export const HARDIRQ_OFFSET = 1 << 16;
-export const NMI_OFFSET = 1 << 20;
+/** nmi_enter()/nmi_exit() (include/linux/hardirq.h) and the preempt-count offsets live with the entry code. */
+export { nmi_enter, nmi_exit, HARDIRQ_OFFSET, NMI_OFFSET } from './entry-common.js';
 
 export const GIC_FUNCTIONS = [gic_dist_init, gic_cpu_init, gic_handle_irq, __gic_handle_nmi, generic_handle_domain_irq];
 void GIC_PRIO_IRQON;

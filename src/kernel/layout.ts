@@ -68,8 +68,43 @@ export const PCPU = {
   role_task: 0x640,
   need_resched: 0x680,
   role_ready: 0x684,
+  // Entry-state bookkeeping (src/kernel/entry-common.ts; reference linux-stop-paths 6.2-6.5):
+  lockdep_hardirqs_enabled: 0x690, // lockdep's view: 1 while it believes hardirqs are enabled
+  lockdep_hardirq_context: 0x694, // lockdep_hardirq_enter/exit nesting
+  ct_nesting: 0x698, // context tracking: RCU watching nesting - 1 (zeroed memory: watching; -1: idle EQS)
+  tracing_irqs_off: 0x69c, // tracing_irq_cpu: 1 after trace_hardirqs_off
+  ftrace_nmi: 0x6a0, // ftrace_nmi_enter/exit nesting
+  irqtime_depth: 0x6a4, // account_hardirq_enter/exit nesting
+  irqtime_start: 0x6a8, // 64-bit guest ns: when the outermost hardirq accounting began
+  irqtime_total: 0x6b0, // 64-bit guest ns of hardirq time accounted
+  // Scheduler (src/kernel/sched.ts): a round-robin runqueue of task_struct pointers.
+  rq_nr: 0x700,
+  rq_idx: 0x704, // index of rq->curr in rq_tasks
+  rq_tasks: 0x708, // MAX_RQ_TASKS words
+  nr_switches: 0x728,
+  entry_work: 0x72c, // a word the entry-test threads update every iteration (watchpoint target)
+  uaccess_faults: 0x730, // faults fixed up through the exception table
+  hw_breakpoint_hits: 0x734, // hardware breakpoint and watchpoint exceptions handled (perf hw_breakpoint)
+  serrors_handled: 0x738, // recoverable SErrors do_serror returned from
+  waker_next: 0x740, // 64-bit guest ns: when the entry test's waker sends its next reschedule request
+  kthreads: 0x780, // MAX_KTHREADS task_structs of TASK_STRUCT_BYTES
+  // Interrupt pipeline (src/kernel/pipeline.ts; Dovetail):
+  inband_stall: 0x900, // the in-band stage's stall bit (the virtual interrupt disable flag)
+  oob_stage: 0x904, // 1 while out-of-band code runs (current stage is oob)
+  inband_log: 0x908, // pending in-band interrupts: bit n = INTID n (SGIs and PPIs)
+  oob_timer_next: 0x910, // 64-bit guest ns: next expiry of the out-of-band timer
+  // EXT: the model's observation area (src/kernel/observe.ts): written by host-side probes, never
+  // by guest instructions; the checkers read it after the run (the trace ring keeps only the newest records).
+  obs: 0xa00, // OBS_BYTES
   size: 0x1000,
 } as const;
+
+/** task_struct slots: the idle task, the role task, the kernel threads. */
+export const TASK_STRUCT_BYTES = 0x40;
+export const MAX_KTHREADS = 6;
+export const MAX_RQ_TASKS = 8;
+/** Kernel stack of each kernel thread (kthread_create): pt_regs and frame records of nested exceptions fit easily. */
+export const KTHREAD_STACK = 0x2000;
 
 /** struct sdei_registered_event (drivers/firmware/arm_sdei.c, model layout). */
 export const SDEI_EV = {
@@ -81,7 +116,7 @@ export const SDEI_EV = {
 } as const;
 
 /** struct task_struct (model: the fields the stop paths read). */
-export const TASK = { pid: 0x00, flags: 0x04, comm: 0x08 } as const;
+export const TASK = { pid: 0x00, flags: 0x04, comm: 0x08, stack: 0x18 } as const;
 
 export const LOG_RECORDS = 1024;
 export const LOG_RECORD_BYTES = 128;
@@ -109,14 +144,19 @@ export interface KernelLayout {
   irqStackTop(cpu: number): number;
   irqStackBase(cpu: number): number;
   sdeiStackTop(cpu: number, critical: boolean): number;
+  /** Kernel threads per CPU that have stacks (0 unless the scenario runs the entry test). */
+  readonly kthreads: number;
+  kthreadStackTop(cpu: number, i: number): number;
 }
 
-export function kernelLayout(ncpus: number, textEnd: number): KernelLayout {
+export function kernelLayout(ncpus: number, textEnd: number, kthreads = 0): KernelLayout {
+  if (!Number.isInteger(kthreads) || kthreads < 0 || kthreads > MAX_KTHREADS) throw new Error(`kthreads ${kthreads} out of range 0..${MAX_KTHREADS}`);
   const data = Math.ceil(textEnd / PAGE_SIZE) * PAGE_SIZE;
   const log = data + PAGE_SIZE;
   const percpuBase = log + LOG_RECORDS * LOG_RECORD_BYTES;
   const stacksBase = percpuBase + ncpus * PCPU.size;
-  const end = stacksBase + ncpus * CPU_STACKS;
+  const kthreadBase = stacksBase + ncpus * CPU_STACKS;
+  const end = kthreadBase + ncpus * kthreads * KTHREAD_STACK;
   if (CRASH_NOTE_BYTES > PCPU.irq_regs) throw new Error('crash_notes overlaps the per-CPU area');
   const stacks = (cpu: number): number => stacksBase + cpu * CPU_STACKS;
   return {
@@ -130,5 +170,7 @@ export function kernelLayout(ncpus: number, textEnd: number): KernelLayout {
     irqStackBase: (cpu) => stacks(cpu) + TASK_STACK,
     irqStackTop: (cpu) => stacks(cpu) + TASK_STACK + IRQ_STACK,
     sdeiStackTop: (cpu, critical) => stacks(cpu) + TASK_STACK + IRQ_STACK + (critical ? 2 : 1) * SDEI_STACK,
+    kthreads,
+    kthreadStackTop: (cpu, i) => kthreadBase + (cpu * kthreads + i + 1) * KTHREAD_STACK,
   };
 }

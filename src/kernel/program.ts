@@ -16,6 +16,8 @@ import { kernelLayout, GV, PCPU, TASK, SYSTEM, TEXT_BASE, type KernelLayout } fr
 import { makeK, type K } from './kernel.js';
 import { ScenarioRuntime, type PlanSpec } from './runtime.js';
 import { VECTORS } from './entry.js';
+import { applyEntryConfig } from './entry-variants.js';
+import { installObserver } from './observe.js';
 import { resolveVariant } from './variants/index.js';
 import { getFault, listFaults } from './faults.js';
 import type { KernelConfig } from './config.js';
@@ -61,7 +63,7 @@ export default async function kernelProgram(options: KernelProgramOptions, geome
     if (!def) throw new InputError('faults[].fault', `unknown fault '${name}'; defined: ${listFaults().map((f) => f.name).join(', ') || 'none (load a --kernel-module that calls defineFault)'}`);
     return def.fn;
   });
-  const functions = [...resolveVariant(options.kernel.variant), ...faultFns].map((f): GuestFunction<K> =>
+  const functions = [...applyEntryConfig(resolveVariant(options.kernel.variant), options.kernel), ...faultFns].map((f): GuestFunction<K> =>
     TRACED_NAMES.has(f.name) && !f.traced ? { ...f, traced: true } : f);
   const vectorNames = new Set(VECTORS.map((v) => v.fn.name));
   const image = new KernelImage({
@@ -70,7 +72,7 @@ export default async function kernelProgram(options: KernelProgramOptions, geome
     functions: functions.filter((f) => !vectorNames.has(f.name)),
   });
   const ncpus = geometry.ncpus;
-  const L = kernelLayout(ncpus, image.textEnd);
+  const L = kernelLayout(ncpus, image.textEnd, rt.kthreads());
   const fn: Record<string, PlacedFn<K>> = {};
   for (const f of image.fns) fn[f.name] = f as PlacedFn<K>;
   for (const needed of ['primary_entry', 'secondary_entry', 'do_idle']) {
@@ -78,6 +80,13 @@ export default async function kernelProgram(options: KernelProgramOptions, geome
   }
   if (options.kernel.kdump && !(fn.__crash_kexec && fn.machine_kexec && fn.crash_save_cpu)) {
     throw new InputError('kernel.kdump', `true is not accepted: kernel variant '${options.kernel.variant}' has no crash kernel support (__crash_kexec, machine_kexec, crash_save_cpu)`);
+  }
+  for (let cpu = 0; cpu < ncpus; cpu++) {
+    for (const inj of rt.plan(cpu).injections) {
+      if (inj.symbol !== undefined && !fn[inj.symbol]) {
+        throw new InputError('faults[].symbol', `'${inj.symbol}' is not a function of kernel variant '${options.kernel.variant}': a breakpoint needs a kernel function`);
+      }
+    }
   }
   const text = encodeText(image);
   return {
@@ -88,7 +97,11 @@ export default async function kernelProgram(options: KernelProgramOptions, geome
     layout: L,
     options,
     fn,
-    context: (core: CpuCore) => makeK(core as CpuCore<K>, options.kernel, L, fn, rt, options.sdeiFirmware),
+    context: (core: CpuCore) => {
+      const k = makeK(core as CpuCore<K>, options.kernel, L, fn, rt, options.sdeiFirmware);
+      installObserver(k, rt.plan(core.cpu).injections); // scenario injections (src/kernel/observe.ts)
+      return k;
+    },
     initMemory: (m: MachineShared) => initKernelMemory(m, L, options, text, image),
   };
 }

@@ -212,6 +212,8 @@ export const role_task = guestFn<K>('role_task', function* (k) {
   yield c.clrex();
   const cur: Cursor = { i: 0, t0: -1 };
   if (plan.workload) yield* arch_timer_start(k);
+  const entryTest = plan.entryTest !== undefined || plan.waker !== undefined;
+  if (entryTest) yield k.call('entry_test_start'); // src/kernel/entry-test.ts
   const lock = k.L.g(GV.workload_lock);
   const top = c.label();
   for (;;) {
@@ -235,6 +237,8 @@ export const role_task = guestFn<K>('role_task', function* (k) {
       const until = Math.min(next, (yield c.now()) + 20_000);
       c.alarm = until;
       yield c.waitUntil(until); // a short sleep with IRQs enabled
+    } else if (entryTest) {
+      yield k.call('entry_test_step', next);
     } else {
       c.alarm = next;
       yield* local_irq_disable(k);

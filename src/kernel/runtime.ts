@@ -6,6 +6,8 @@
  * from the program options.
  */
 import { PANIC_MESSAGES } from './panic.js';
+import type { EntryTestFault, EntryTestPlan, WakerPlan } from './entry-test.js';
+import type { Injection, InjectKind } from './observe.js';
 
 export type WedgeMode = 'irqs-off' | 'daif-masked' | 'sdei-masked' | 'in-firmware' | 'offline';
 export const WEDGE_MODES: readonly WedgeMode[] = ['irqs-off', 'daif-masked', 'sdei-masked', 'in-firmware', 'offline'];
@@ -22,6 +24,12 @@ export type PlanEvent =
 export interface CpuPlan {
   readonly workload: boolean;
   readonly events: readonly PlanEvent[];
+  /** Entry test (issue 6): kernel threads that take synchronous exceptions on this CPU. */
+  readonly entryTest?: EntryTestPlan;
+  /** Entry test: this CPU keeps setting need_resched on the test CPUs. */
+  readonly waker?: WakerPlan;
+  /** Faults injected asynchronously (SError, breakpoint, watchpoint) at plan times, by the CPU core's observer. */
+  readonly injections: readonly Injection[];
 }
 
 export interface PlanSpec {
@@ -37,9 +45,24 @@ export interface PlanSpec {
     /** A user-defined fault (defineFault) and its argument. */
     readonly fault?: string;
     readonly arg?: number;
+    /** Inject an SError, or arm a hardware breakpoint or watchpoint, at atUs (src/kernel/observe.ts). */
+    readonly inject?: InjectKind;
+    /** Breakpoint: the function watched (default entry_test_work). */
+    readonly symbol?: string;
   }[];
   readonly triggers: readonly { readonly kind: TriggerKind; readonly cpu: number; readonly atUs: number; readonly message?: string }[];
+  /** The entry test (scenario field entryTest; src/kernel/entry-test.ts). */
+  readonly entryTest?: {
+    readonly cpus: readonly number[];
+    readonly tasks?: number;
+    readonly wakers?: readonly number[];
+    readonly wakeIntervalUs?: number;
+    readonly fault?: EntryTestFault;
+  };
 }
+
+/** Entry-test defaults (schema.ts documents them). */
+export const ENTRY_TEST_DEFAULTS = { tasks: 3, wakeIntervalUs: 2, fault: 'uaccess' as EntryTestFault };
 
 export class ScenarioRuntime {
   private readonly plans: CpuPlan[];
@@ -47,8 +70,10 @@ export class ScenarioRuntime {
 
   constructor(spec: PlanSpec, ncpus: number) {
     const events: PlanEvent[][] = Array.from({ length: ncpus }, () => []);
+    const injections: Injection[][] = Array.from({ length: ncpus }, () => []);
     for (const f of spec.faults) {
       const at = (f.atUs ?? 0) * 1000;
+      if (f.inject) injections[f.cpu]!.push({ kind: f.inject, at, ...(f.symbol ? { symbol: f.symbol } : {}) });
       if (f.wedge) {
         events[f.cpu]!.push({ kind: 'wedge', at, wedge: f.wedge, durationNs: f.durationUs === undefined ? -1 : f.durationUs * 1000 });
       }
@@ -61,9 +86,15 @@ export class ScenarioRuntime {
       events[t.cpu]!.push({ kind: 'trigger', at: t.atUs * 1000, trigger: t.kind, msgId });
     }
     const wl = new Set(spec.workload);
+    const et = spec.entryTest;
+    const testCpus = new Set(et?.cpus ?? []);
+    const wakers = new Set(et?.wakers ?? []);
     this.plans = events.map((ev, cpu) => ({
       workload: wl.has(cpu),
       events: [...ev].sort((a, b) => a.at - b.at),
+      injections: injections[cpu]!,
+      ...(et && testCpus.has(cpu) ? { entryTest: { tasks: et.tasks ?? ENTRY_TEST_DEFAULTS.tasks, fault: et.fault ?? ENTRY_TEST_DEFAULTS.fault } } : {}),
+      ...(et && wakers.has(cpu) ? { waker: { targets: [...testCpus], intervalNs: (et.wakeIntervalUs ?? ENTRY_TEST_DEFAULTS.wakeIntervalUs) * 1000 } } : {}),
     }));
   }
 
@@ -102,7 +133,14 @@ export class ScenarioRuntime {
   /** Whether the CPU runs a role task rather than only the idle task. */
   hasRole(cpu: number): boolean {
     const p = this.plans[cpu]!;
-    return p.workload || p.events.length > 0;
+    return p.workload || p.events.length > 0 || p.entryTest !== undefined || p.waker !== undefined || p.injections.length > 0;
+  }
+
+  /** Kernel threads per CPU the entry test needs stacks for (the layout reserves them on every CPU). */
+  kthreads(): number {
+    let n = 0;
+    for (const p of this.plans) if (p.entryTest && p.entryTest.tasks > n) n = p.entryTest.tasks;
+    return n;
   }
 
   message(id: number): string {

@@ -10,6 +10,7 @@ import { GV, PCPU, TASK } from './layout.js';
 import { pr_emerg, printk, KERN_ALERT } from './printk.js';
 import { local_irq_save, local_irq_restore, local_irq_enable } from './irqflags.js';
 import { preempt_count, inInterrupt } from './entry-common.js';
+import { fixup_exception } from './extable.js';
 import type { K } from './kernel.js';
 
 export const PANIC_ON_OOPS = false;
@@ -88,11 +89,13 @@ export const die_str = guestFn<K>('die_str', function* (k, strId, regs, err) {
 }, { size: 8 });
 
 /**
- * do_mem_abort -> do_translation_fault -> __do_kernel_fault: a kernel access
- * to an unmapped address is fatal: die_kernel_fault("NULL pointer
+ * do_mem_abort -> do_translation_fault -> __do_kernel_fault: a fault with an
+ * exception-table entry (a uaccess routine) is fixed up; any other kernel
+ * access to an unmapped address is fatal: die_kernel_fault("NULL pointer
  * dereference" below PAGE_SIZE, "paging request" otherwise).
  */
 export const do_mem_abort = guestFn<K>('do_mem_abort', function* (k, far, esr, regs) {
+  if (yield* fixup_exception(k, regs)) return 0;
   const msg = far < PAGE_SIZE ? 'NULL pointer dereference' : 'paging request';
   yield* printk(k, KERN_ALERT, `Unable to handle kernel ${msg} at virtual address ${hex16(far)}`);
   yield* printk(k, KERN_ALERT, `Mem abort info: ESR = 0x${(esr >>> 0).toString(16).padStart(16, '0')}`);

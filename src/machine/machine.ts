@@ -48,6 +48,8 @@ export interface MachineResult {
   readonly image: KernelImage;
   readonly program: GuestProgram;
   trace(): TraceRecord[];
+  /** Per CPU: records of the machine channel (stop history, not entry-code records) overwritten by newer ones. */
+  traceOverwritten(): number[];
   /** Reads a 32-bit word of guest RAM. */
   peek32(addr: number): number;
   /** Reads a 64-bit little-endian value of guest RAM as a (safe-integer) number. */
@@ -101,6 +103,7 @@ function collect(m: MachineShared, program: GuestProgram, hostMs: number, fault:
     image: program.image,
     program,
     trace: () => readTrace(m).records,
+    traceOverwritten: () => readTrace(m).droppedMachine,
     peek32: (addr) => peek32(m, addr),
     peek64: (addr) => (peek32(m, addr) >>> 0) + peek32(m, addr + 4) * 0x1_0000_0000,
   };

@@ -8,6 +8,7 @@
  * timing decides between. The tests run every row; README.md shows it.
  */
 import type { ScenarioInput } from './schema.js';
+import { preemptDaMasked, INJECTIONS } from './entry-presets.js';
 
 export type Rung = 'ipi' | 'nmi' | 'sdei' | 'self' | 'none';
 
@@ -232,6 +233,107 @@ export const RACE_ROWS: readonly RaceRow[] = [
   },
 ];
 
+// =====================================================================
+// Interrupt pipeline (issue 6): the wedge rows with kernel.irqPipeline
+// =====================================================================
+
+/**
+ * The wedge table in interrupt-pipeline mode (Dovetail; pseudo-NMI off):
+ * local_irq_disable() only stalls the in-band stage, and the stop IPI is
+ * out of band, so a CPU spinning with "IRQs off" is stopped by rung 1 even
+ * in the base kernel. Masking that is real in pipeline mode (DAIF, SDEI,
+ * EL3, offline) behaves as without the pipeline. Same row format as
+ * WEDGE_ROWS (pseudoNmi is always false here).
+ */
+export const PIPELINE_ROWS: readonly WedgeRow[] = [
+  // wedge        pNMI   variant  kdump  stopped  note                 state      failed
+  ['irqs-off', false, 'base', false, 'ipi', null, 'parked', false],
+  ['irqs-off', false, 'base', true, 'ipi', 'lkdtm_HARDLOCKUP', 'off', false],
+  ['irqs-off', false, 'final', false, 'ipi', null, 'parked', false],
+  ['irqs-off', false, 'final', true, 'ipi', 'lkdtm_HARDLOCKUP', 'off', false],
+  ['daif-masked', false, 'base', false, 'none', null, 'running', true],
+  ['daif-masked', false, 'base', true, 'none', null, 'running', true],
+  ['daif-masked', false, 'final', false, 'sdei', null, 'parked', false],
+  ['daif-masked', false, 'final', true, 'sdei', 'wedge_daif_masked', 'parked', false],
+  ['sdei-masked', false, 'base', true, 'none', null, 'running', true],
+  ['sdei-masked', false, 'final', true, 'none', null, 'running', true],
+  ['in-firmware', false, 'base', true, 'none', null, 'in-firmware', true],
+  ['in-firmware', false, 'final', true, 'none', null, 'in-firmware', true],
+  ['offline', false, 'base', true, 'none', null, 'off', false],
+  ['offline', false, 'final', true, 'none', null, 'off', false],
+];
+
+export function pipelineScenario(r: WedgeRow): ScenarioInput {
+  const s = wedgeScenario(r);
+  return { ...s, name: `table: pipeline ${s.name!.slice('table: '.length)}`, kernel: { ...s.kernel, irqPipeline: true } };
+}
+
+// =====================================================================
+// Entry variants (issue 6): the preempt-da-masked reproduction
+// =====================================================================
+
+/**
+ * One row per entry variant x pseudo-NMI on the reproduction of reference
+ * 6.9 (preset preempt-da-masked: kernel threads faulting on user addresses
+ * while another CPU keeps setting need_resched), plus the injection and BRK
+ * forms. `syncPreempt`: whether a synchronous exception's exit can preempt
+ * ('never' holds in every run; 'yes' was seen in every sim run of the test).
+ */
+export interface EntryRow {
+  readonly name: string;
+  readonly entry: 'generic-preempt' | 'own-irq-preemption' | 'split-exit';
+  readonly pseudoNmi: boolean;
+  readonly scenario: ScenarioInput;
+  readonly syncPreempt: 'never' | 'yes';
+  /** Violations every sim run shows. */
+  readonly mustFind: readonly string[];
+  /** Violations allowed (timing decides). */
+  readonly mayFind: readonly string[];
+  /** In the threads engine guest time follows the host clock and far fewer faults happen: what holds there. */
+  readonly threads: { readonly mustFind: readonly string[]; readonly mayFind: readonly string[] };
+  readonly section: string;
+  readonly explain: string;
+}
+
+const BUG = ['preempt-with-da-masked'];
+const LOST = ['lost-debug-exception', 'lost-serror'];
+
+function entryRow(entry: EntryRow['entry'], pseudoNmi: boolean, syncPreempt: EntryRow['syncPreempt'], bug: boolean, section: string, explain: string): EntryRow {
+  return {
+    name: `preempt-da-masked, ${entry}${pseudoNmi ? ', pseudo-NMI' : ''}`, entry, pseudoNmi, scenario: preemptDaMasked(entry, pseudoNmi),
+    syncPreempt, mustFind: bug ? BUG : [], mayFind: [], threads: { mustFind: [], mayFind: bug ? BUG : [] }, section, explain,
+  };
+}
+
+export const ENTRY_ROWS: readonly EntryRow[] = [
+  entryRow('generic-preempt', false, 'yes', true, '6.6',
+    'the data abort\'s exit preempts after local_daif_mask(): preempt_schedule_irq runs with DAIF = 0b1111 and the next task runs with D and A set'),
+  entryRow('generic-preempt', true, 'never', false, '6.6',
+    'arch_irqentry_exit_need_resched() sees DAIF != 0 (pseudo-NMI): no preemption from synchronous exceptions, the bug is masked'),
+  entryRow('own-irq-preemption', false, 'never', false, '6.7', 'only __el1_irq preempts, with DAIF = DAIF_PROCCTX_NOIRQ (I and F only)'),
+  entryRow('own-irq-preemption', true, 'never', false, '6.7', 'only __el1_irq preempts, with PMR masking and DAIF clear'),
+  entryRow('split-exit', false, 'yes', false, '6.8', 'synchronous exceptions preempt with only I and F masked; D and A as inherited (clear)'),
+  entryRow('split-exit', true, 'yes', false, '6.8', 'preemption with PMR = 0xc0 and DAIF clear, so arch_irqentry_exit_need_resched() allows it'),
+  {
+    name: 'preempt-da-masked with injections, generic-preempt', entry: 'generic-preempt', pseudoNmi: false,
+    scenario: preemptDaMasked('generic-preempt', false, { faults: INJECTIONS }), syncPreempt: 'yes',
+    mustFind: [...BUG, 'lost-debug-exception'], mayFind: ['lost-serror'], threads: { mustFind: [], mayFind: [...BUG, ...LOST] }, section: '6.9',
+    explain: 'a breakpoint and a watchpoint on what the threads run are ignored while D is wrongly set; the SError waits for A to clear',
+  },
+  {
+    name: 'preempt-da-masked with injections, split-exit', entry: 'split-exit', pseudoNmi: false,
+    scenario: preemptDaMasked('split-exit', false, { faults: INJECTIONS }), syncPreempt: 'yes',
+    mustFind: [], mayFind: [], threads: { mustFind: [], mayFind: [] }, section: '6.9',
+    explain: 'every breakpoint, watchpoint and the SError are taken at once',
+  },
+  {
+    name: 'preempt-da-masked with BRK, generic-preempt', entry: 'generic-preempt', pseudoNmi: false,
+    scenario: preemptDaMasked('generic-preempt', false, { entryTest: { cpus: [1], wakers: [2], fault: 'brk' } }), syncPreempt: 'never',
+    mustFind: [], mayFind: [], threads: { mustFind: [], mayFind: [] }, section: '6.1',
+    explain: 'debug exceptions go through arm64_enter/exit_el1_dbg, never irqentry_exit: no preemption, no bug',
+  },
+];
+
 const RUNG_TEXT: Record<Rung, string> = { ipi: 'rung 1 (IPI)', nmi: 'rung 2 (pseudo-NMI)', sdei: 'rung 3 (SDEI)', self: 'self-stop', none: 'not stopped' };
 
 /** The table as Markdown (README.md embeds exactly this text). */
@@ -250,5 +352,26 @@ export function outcomeTableMarkdown(): string {
     const v = [...r.mustFind.map((x) => `**${x}**`), ...r.mayFind.map((x) => `${x}?`)].join(', ') || 'none';
     out.push(`| ${r.name} | ${r.window} | ${r.outcomes.join(' or ')} | ${v} | ${r.explain} |`);
   }
+  out.push('');
+  out.push(...entryTableMarkdown());
   return out.join('\n');
+}
+
+/** The issue-6 tables: the wedge rows in interrupt-pipeline mode, and the entry variants on the preempt-da-masked reproduction. */
+export function entryTableMarkdown(): string[] {
+  const out: string[] = [];
+  out.push('| wedge on CPU 1 (interrupt pipeline) | variant | kdump | CPU 1 stopped by | CPU 1 registers captured | CPU 1 ends | "failed to stop" |');
+  out.push('| --- | --- | --- | --- | --- | --- | --- |');
+  for (const r of PIPELINE_ROWS) {
+    const [wedge, , variant, kdump, by, note, state, failed] = r;
+    out.push(`| ${wedge} | ${variant} | ${kdump ? 'yes' : 'no'} | ${RUNG_TEXT[by]} | ${note ? `yes (pc in ${note})` : 'no'} | ${state} | ${failed ? 'CPU 1' : '-'} |`);
+  }
+  out.push('');
+  out.push('| entry run | reference | pseudo-NMI | preempts from a synchronous exception | violations | explanation |');
+  out.push('| --- | --- | --- | --- | --- | --- |');
+  for (const r of ENTRY_ROWS) {
+    const v = [...r.mustFind.map((x) => `**${x}**`), ...r.mayFind.map((x) => `${x}?`)].join(', ') || 'none';
+    out.push(`| ${r.name} | ${r.section} | ${r.pseudoNmi ? 'on' : 'off'} | ${r.syncPreempt} | ${v} | ${r.explain} |`);
+  }
+  return out;
 }

@@ -4,6 +4,7 @@
  * found with `smpstop stress` and are kept here so they replay).
  */
 import type { ScenarioInput } from './schema.js';
+import { ENTRY_PRESETS } from './entry-presets.js';
 
 export interface Preset {
   readonly name: string;
@@ -54,6 +55,7 @@ export const PRESETS: readonly Preset[] = [
       triggers: [{ kind: 'reboot', cpu: 0, atUs: 100 }, { kind: 'panic', cpu: 1, atUs: 1010099.9 }],
     },
   },
+  ...ENTRY_PRESETS,
 ];
 
 export function getPreset(name: string): Preset | undefined {

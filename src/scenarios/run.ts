@@ -6,8 +6,10 @@
 import { parseScenario, type Scenario, type ScenarioInput } from './schema.js';
 import { runMachine, type MachineResult } from '../machine/machine.js';
 import { kernelProgramRef, type KernelProgram } from '../kernel/program.js';
+import type { KernelConfig } from '../kernel/config.js';
 import { analyse, type RunFacts } from '../check/analysis.js';
 import { runCheckers } from '../check/checkers.js';
+import { entryRunStats } from '../check/entry-checkers.js';
 import { cpuResults, outcomeOf, violationResults, toUs, type RunResult } from '../check/result.js';
 import { DEFAULT_LIMITS, type EngineName, type MachineConfig } from '../machine/config.js';
 import type { SchedulerSpec } from '../machine/scheduler.js';
@@ -42,9 +44,9 @@ export function machineConfigFor(s: Scenario, o: RunOptions): MachineConfig {
     seed: o.seed ?? 1,
     ...(o.scheduler ? { scheduler: o.scheduler } : {}),
     program: kernelProgramRef({
-      kernel: s.kernel,
+      kernel: s.kernel as KernelConfig,
       sdeiFirmware: s.firmware.sdei,
-      plan: { workload: s.workload, faults: s.faults as never, triggers: s.triggers as never },
+      plan: { workload: s.workload, faults: s.faults as never, triggers: s.triggers as never, ...(s.entryTest ? { entryTest: s.entryTest as never } : {}) },
       ...(o.modules?.length ? { modules: o.modules } : {}),
     }),
     firmware: { sdei: s.firmware.sdei, quirks: s.firmware.quirks as never },
@@ -90,6 +92,7 @@ export async function runScenarioDetailed(input: ScenarioInput | Scenario, o: Ru
     hostMs: Math.round(machine.hostMs * 1000) / 1000,
     replay: replayCommand(s, o),
     ...(machine.fault ? { fault: { cpu: machine.fault.cpu, message: machine.fault.message, stack: machine.fault.stack } } : {}),
+    ...(s.entryTest || s.kernel.irqPipeline ? { entry: entryRunStats(machine, program, s.kernel.irqPipeline) } : {}),
   };
   return { result, machine, program, facts };
 }

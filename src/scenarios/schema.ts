@@ -6,7 +6,10 @@
  */
 import { z } from 'zod';
 import { QUIRK_NAMES } from '../../firmware/quirks.js';
-import { WEDGE_MODES, TRIGGER_KINDS } from '../kernel/runtime.js';
+import { WEDGE_MODES, TRIGGER_KINDS, ENTRY_TEST_DEFAULTS } from '../kernel/runtime.js';
+import { ENTRY_VARIANT_NAMES, DEFAULT_ENTRY } from '../kernel/config.js';
+import { ENTRY_TEST_FAULTS } from '../kernel/entry-test.js';
+import { MAX_KTHREADS } from '../kernel/layout.js';
 import { MAX_CPUS } from '../machine/shared.js';
 import { InputError } from '../errors.js';
 
@@ -21,6 +24,10 @@ export const KernelSchema = z.object({
   crashKexecPostNotifiers: z.boolean().default(false),
   panicTimeout: z.number().int().min(-1).max(3600).default(1),
   sdeiDriver: z.boolean().default(true),
+  /** The arm64 exception-exit code (reference linux-stop-paths 6.6-6.8); src/kernel/entry-variants.ts. */
+  entry: z.enum(ENTRY_VARIANT_NAMES as unknown as [string, ...string[]]).default(DEFAULT_ENTRY),
+  /** CONFIG_IRQ_PIPELINE (Dovetail): virtual local_irq_*, out-of-band stop IPIs. */
+  irqPipeline: z.boolean().default(false),
 }).strict();
 
 export const FirmwareSchema = z.object({
@@ -52,7 +59,29 @@ export const CustomFaultSchema = z.object({
   arg: z.number().int().min(-(2 ** 31)).max(2 ** 31 - 1).optional(),
 }).strict();
 
-export const FaultSchema = z.union([WedgeFaultSchema, DelayFaultSchema, CustomFaultSchema]);
+/** An asynchronous injection at atUs: an SError (recoverable RAS error), or a hardware breakpoint or watchpoint armed. */
+export const InjectFaultSchema = z.object({
+  cpu: cpuIndex,
+  inject: z.enum(['breakpoint', 'watchpoint', 'serror']),
+  atUs: micros.default(0),
+  /** Breakpoint only: the kernel function whose first instruction is watched (default entry_test_work). */
+  symbol: z.string().regex(/^[A-Za-z_][A-Za-z0-9_.]*$/, 'expected a kernel function name').max(64).optional(),
+}).strict();
+
+export const FaultSchema = z.union([WedgeFaultSchema, DelayFaultSchema, CustomFaultSchema, InjectFaultSchema]);
+
+/**
+ * The entry test (src/kernel/entry-test.ts): kernel threads on `cpus` that
+ * keep taking synchronous exceptions (`fault`) and yielding; `wakers` keep
+ * setting need_resched on them every wakeIntervalUs.
+ */
+export const EntryTestSchema = z.object({
+  cpus: z.array(cpuIndex).min(1).max(MAX_CPUS),
+  tasks: z.number().int().min(1).max(MAX_KTHREADS).default(ENTRY_TEST_DEFAULTS.tasks),
+  wakers: z.array(cpuIndex).max(MAX_CPUS).default([]),
+  wakeIntervalUs: z.number().finite().min(0.1).max(1e6).default(ENTRY_TEST_DEFAULTS.wakeIntervalUs),
+  fault: z.enum(ENTRY_TEST_FAULTS as unknown as [string, ...string[]]).default(ENTRY_TEST_DEFAULTS.fault),
+}).strict();
 
 export const TriggerSchema = z.object({
   kind: z.enum(TRIGGER_KINDS as unknown as [string, ...string[]]),
@@ -78,6 +107,7 @@ export const ScenarioSchema = z.object({
   workload: z.array(cpuIndex).max(MAX_CPUS).default([]),
   faults: z.array(FaultSchema).max(4 * MAX_CPUS).default([]),
   triggers: z.array(TriggerSchema).max(4 * MAX_CPUS).default([]),
+  entryTest: EntryTestSchema.optional(),
   limits: LimitsSchema.default({}),
 }).strict().superRefine((s, ctx) => {
   const cpuOk = (cpu: number, path: (string | number)[]): void => {
@@ -92,6 +122,30 @@ export const ScenarioSchema = z.object({
       message: `pseudo-NMI needs a GIC with at least 4 priority bits (gic.priorityBits is ${s.gic.priorityBits}): the Non-secure view of ICC_PMR_EL1 cannot tell 0xe0, 0xc0 and 0x80 apart with fewer`,
     });
   }
+  if (s.kernel.irqPipeline && s.kernel.pseudoNmi) {
+    ctx.addIssue({
+      code: 'custom', path: ['kernel', 'irqPipeline'],
+      message: 'true is not accepted together with kernel.pseudoNmi: the interrupt-pipeline model masks hardware IRQs with PSTATE.I only (pseudo-NMI with Dovetail is not modelled)',
+    });
+  }
+  if (s.entryTest) {
+    const et = s.entryTest;
+    et.cpus.forEach((c, i) => cpuOk(c, ['entryTest', 'cpus', i]));
+    et.wakers.forEach((c, i) => cpuOk(c, ['entryTest', 'wakers', i]));
+    const test = new Set(et.cpus);
+    if (test.size !== et.cpus.length) ctx.addIssue({ code: 'custom', path: ['entryTest', 'cpus'], message: 'lists a CPU twice' });
+    et.wakers.forEach((c, i) => {
+      if (test.has(c)) ctx.addIssue({ code: 'custom', path: ['entryTest', 'wakers', i], message: `CPU ${c} is an entry-test CPU; a waker must be another CPU` });
+    });
+    s.workload.forEach((c, i) => {
+      if (test.has(c) || et.wakers.includes(c)) ctx.addIssue({ code: 'custom', path: ['workload', i], message: `CPU ${c} runs the entry test; it cannot also run the workload` });
+    });
+  }
+  s.faults.forEach((f, i) => {
+    if ('symbol' in f && f.symbol !== undefined && f.inject !== 'breakpoint') {
+      ctx.addIssue({ code: 'custom', path: ['faults', i, 'symbol'], message: `symbol applies only to inject 'breakpoint', not '${f.inject}'` });
+    }
+  });
   if (s.firmware.quirks.length !== new Set(s.firmware.quirks).size) {
     ctx.addIssue({ code: 'custom', path: ['firmware', 'quirks'], message: 'lists a quirk twice' });
   }
@@ -146,7 +200,7 @@ export function formatIssues(error: z.ZodError, input: unknown, prefix = ''): st
     const v = valueAt(input, iss.path);
     let what = iss.message;
     if (iss.code === 'invalid_value' && 'values' in iss) what = `expected one of ${(iss.values as unknown[]).map((x) => JSON.stringify(x)).join(', ')}`;
-    if (iss.code === 'invalid_union') what = 'expected a wedge fault {cpu, wedge, atUs?, durationUs?}, an interrupt-delay fault {cpu, ipiDelayUs, atUs?} or a user fault {cpu, fault, atUs?, arg?}';
+    if (iss.code === 'invalid_union') what = 'expected a wedge fault {cpu, wedge, atUs?, durationUs?}, an interrupt-delay fault {cpu, ipiDelayUs, atUs?}, a user fault {cpu, fault, atUs?, arg?} or an injection {cpu, inject: breakpoint|watchpoint|serror, atUs?, symbol?}';
     return `${path}: ${show(v)}: ${what}`;
   });
 }

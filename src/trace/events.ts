@@ -27,8 +27,27 @@ export const T = {
   MARK: 22, // a = user value, b = user value
   FIQ_EL3: 23, // a = INTID acknowledged at EL3
   RUN_END: 24, // a = outcome code
+  // Entry-code, scheduler and interrupt-pipeline models (issue 6; src/kernel/entry-common.ts, sched.ts, pipeline.ts).
+  ENTRY: 40, // a = entry-state step (STEP in src/kernel/entry-common.ts), b = its value (delta, path id)
+  SCHED_SWITCH: 41, // a = pid switched from, b = pid switched to (before cpu_switch_to)
+  SCHED_SAMPLE: 42, // a = (where << 24) | pid (SAMPLE_* in src/kernel/sched.ts), b = PSTATE there
+  INJECT: 43, // a = 1 SError raised, 2 breakpoint armed, 3 watchpoint armed; b = address
+  DEBUG_EXC: 44, // a = kind (1 breakpoint, 2 watchpoint) | 0x10 if taken (0: PSTATE.D masked it) | exception depth << 8; b = address
+  SERROR: 45, // a = 1 pending but masked by PSTATE.A, 2 taken | exception depth << 8; b = PSTATE
+  PIPELINE: 46, // a = pipeline event (PIPE in src/kernel/pipeline.ts), b = INTID or value
 } as const;
 
 export type TraceKind = (typeof T)[keyof typeof T];
 
 export const TRACE_NAMES: Record<number, string> = Object.fromEntries(Object.entries(T).map(([k, v]) => [v, k.toLowerCase()]));
+
+/**
+ * The trace channel (src/trace/layout.ts) of each kind: 1 for the high-volume
+ * entry-state, scheduler and pipeline records, 0 for everything else, so that
+ * they cannot evict the stop history from the CPU's ring.
+ */
+export const CHANNEL_OF: Uint8Array = (() => {
+  const c = new Uint8Array(256);
+  for (const k of [T.ENTRY, T.SCHED_SWITCH, T.SCHED_SAMPLE, T.PIPELINE]) c[k] = 1;
+  return c;
+})();

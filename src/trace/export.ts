@@ -45,6 +45,9 @@ import { SDEI } from '../../firmware/sdei/main.js';
 import { SMCCC_VERSION, SMCCC_ARCH_FEATURES } from '../../firmware/smccc.js';
 import { SIP_SMPSTOP_STALL } from '../../firmware/el3.js';
 import { OUTCOME_CODES } from '../machine/control.js';
+import { STEP_INFO, PATH_NAMES } from '../kernel/entry-common.js';
+import { PIPE_NAMES } from '../kernel/pipeline.js';
+import { describePstate } from '../../cpus/pstate.js';
 
 // =====================================================================
 // Context and rendering helpers
@@ -345,7 +348,58 @@ export const KIND_SPECS: Record<number, KindSpec> = {
     detail: (r) => OUTCOME_NAMES[r.a] ?? `outcome ${r.a}`,
     args: (r) => ({ outcome: OUTCOME_NAMES[r.a] ?? r.a }),
   },
+  // src/kernel/entry-common.ts: one entry-state step (the ordering log the entry checkers read).
+  [T.ENTRY]: {
+    name: 'entry', cat: 'entry', phase: 'instant',
+    detail: (r) => entryStepText(r),
+    args: (r) => ({ step: STEP_INFO[r.a]?.name ?? r.a, value: r.b }),
+  },
+  // src/kernel/sched.ts context_switch, before cpu_switch_to.
+  [T.SCHED_SWITCH]: {
+    name: 'sched-switch', cat: 'sched', phase: 'instant',
+    detail: (r) => `pid ${r.a} -> pid ${r.b}`,
+    args: (r) => ({ prev: r.a, next: r.b }),
+  },
+  // src/kernel/observe.ts observeSample: PSTATE where preemption starts (P1) or a task runs (P2).
+  [T.SCHED_SAMPLE]: {
+    name: 'sched-sample', cat: 'sched', phase: 'instant',
+    detail: (r) => `${SAMPLE_NAMES[Math.floor(r.a / 2 ** 24)] ?? 'sample'} pid ${r.a % 2 ** 24} ${describePstate(r.b)}`,
+    args: (r) => ({ where: SAMPLE_NAMES[Math.floor(r.a / 2 ** 24)] ?? r.a, pid: r.a % 2 ** 24, pstate: describePstate(r.b) }),
+  },
+  // cpus/core.ts raiseSError / armBreakpoint / armWatchpoint (scenario injections).
+  [T.INJECT]: {
+    name: 'inject', cat: 'fault', phase: 'instant',
+    detail: (r, e) => (r.a === 1 ? 'SError raised' : `${r.a === 2 ? 'breakpoint' : 'watchpoint'} armed at ${r.a === 2 ? e.sym(r.b) : hex(r.b)}`),
+    args: (r) => ({ kind: ['', 'serror', 'breakpoint', 'watchpoint'][r.a] ?? r.a, addr: hex(r.b) }),
+  },
+  // cpus/core.ts debugMatch: a breakpoint or watchpoint matched; taken, or ignored with PSTATE.D set.
+  [T.DEBUG_EXC]: {
+    name: 'debug', cat: 'fault', phase: 'instant',
+    detail: (r, e) => `${(r.a & 0xf) === 1 ? 'breakpoint' : 'watchpoint'} ${r.a & 0x10 ? 'taken' : 'ignored (D masked)'} at ${(r.a & 0xf) === 1 ? e.sym(r.b) : hex(r.b)}`,
+    args: (r) => ({ kind: (r.a & 0xf) === 1 ? 'breakpoint' : 'watchpoint', taken: (r.a & 0x10) !== 0 ? 1 : 0, depth: r.a >> 8, addr: hex(r.b) }),
+  },
+  // cpus/core.ts takeDebugOrSError: a pending SError found masked, or taken.
+  [T.SERROR]: {
+    name: 'serror', cat: 'fault', phase: 'instant',
+    detail: (r) => `${(r.a & 0xff) === 2 ? 'taken' : 'pending, masked'} (${describePstate(r.b)})`,
+    args: (r) => ({ taken: (r.a & 0xff) === 2 ? 1 : 0, depth: r.a >> 8, pstate: describePstate(r.b) }),
+  },
+  // src/kernel/pipeline.ts: stall bit, log, oob handlers, replay, epilogue decisions.
+  [T.PIPELINE]: {
+    name: 'pipeline', cat: 'pipeline', phase: 'instant',
+    detail: (r) => `${PIPE_NAMES[r.a] ?? `op ${r.a}`}${r.a >= 3 && r.a <= 6 ? ` ${intidText(r.b)}` : r.a >= 7 ? ` ${r.b & 1 ? 'fault' : 'irq'}` : ''}`,
+    args: (r) => ({ op: PIPE_NAMES[r.a] ?? r.a, b: r.b }),
+  },
 };
+
+const SAMPLE_NAMES: Record<number, string> = { 1: 'preempt-from-irq', 2: 'preempt-from-sync', 3: 'task' };
+
+function entryStepText(r: TraceRecord): string {
+  const info = STEP_INFO[r.a];
+  if (!info) return `step ${r.a} ${r.b}`;
+  if (r.a === 1 || r.a === 2) return `${info.name} ${PATH_NAMES[r.b] ?? r.b}`;
+  return `${info.name} ${r.b}`;
+}
 
 const unknownSpecs = new Map<number, KindSpec>();
 
@@ -418,6 +472,8 @@ export interface Track {
   readonly records: number;
   /** Sequence number of the oldest record (records before it were overwritten); 0 without records. */
   readonly firstSeq: number;
+  /** Records of the CPU overwritten on either channel (gaps in the sequence included). */
+  readonly overwritten: number;
   readonly items: readonly TrackItem[];
   readonly repairs: TrackRepairs;
 }
@@ -570,7 +626,8 @@ function buildTrack(cpu: number, rs: readonly TraceRecord[], env: RenderEnv, end
   const firstSeq = rs.length > 0 ? rs[0]!.seq : 0;
   for (let i = 0; i < rs.length; i++) b.feed(rs[i]!, i === 0 && firstSeq === 0);
   b.finish(endTime);
-  return { cpu, records: rs.length, firstSeq, items: b.items, repairs: b.repairs };
+  const overwritten = rs.length > 0 ? rs[rs.length - 1]!.seq + 1 - rs.length : 0;
+  return { cpu, records: rs.length, firstSeq, overwritten, items: b.items, repairs: b.repairs };
 }
 
 /**
@@ -701,7 +758,7 @@ function metadataEvents(n: number): ChromeTraceEvent[] {
 function* preparedTracks(p: Prepared, summary?: ChromeTraceSummary): Generator<Track> {
   for (let cpu = 0; cpu < p.n; cpu++) {
     const track = buildTrack(cpu, p.groups[cpu] ?? [], p.env, p.endTime);
-    summary?.cpus.push({ cpu, records: track.records, overwritten: track.firstSeq, ...track.repairs });
+    summary?.cpus.push({ cpu, records: track.records, overwritten: track.overwritten, ...track.repairs });
     yield track;
   }
 }
@@ -829,9 +886,9 @@ export function toTextTimeline(records: readonly TraceRecord[], ctx: TraceExport
       skipped = lines.length - opts.last;
       lines = lines.slice(skipped);
     }
-    if (track.firstSeq > 0 || skipped > 0) {
+    if (track.overwritten > 0 || skipped > 0) {
       const parts: string[] = [];
-      if (track.firstSeq > 0) parts.push(`${track.firstSeq} older records overwritten`);
+      if (track.overwritten > 0) parts.push(`${track.overwritten} older records overwritten`);
       if (skipped > 0) parts.push(`${skipped} earlier events not shown`);
       notes.push(`cpu${track.cpu}: ${parts.join(', ')}`);
     }
