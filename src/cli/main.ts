@@ -16,6 +16,7 @@ import { listText, LIST_TOPICS } from './list.js';
 import { loadModules } from '../api/modules.js';
 import { shutdownThreadsEngine } from '../machine/threads.js';
 import { SmpstopError, InputError } from '../errors.js';
+import { flagGiven } from './args.js';
 import { readFileSync } from 'node:fs';
 import { packageRoot } from '../paths.js';
 
@@ -152,12 +153,13 @@ async function main(argv: string[]): Promise<void> {
       (c) => c
         .option('quick', { type: 'boolean', describe: 'the reduced suite (under 30 s)' })
         .option('out', { type: 'string', describe: 'directory for the result files (default bench/results)' })
-        .option('write', { type: 'boolean', describe: 'write result files (--no-write: print only)' })
-        .option('out', { type: 'string', describe: 'directory for the result files (default bench/results)' })
         .option('write', { type: 'boolean', default: true, describe: 'write the result files (--no-write: only print)' })
         .example('$0 bench --quick --json', 'the reduced suite as JSON'),
       async (a) => {
-        process.exitCode = await benchCommand(process.argv.slice(process.argv.indexOf('bench') + 1), Boolean(a.quick));
+        // The suite measures both engines with its own seeds: the global run flags do not apply.
+        for (const f of ['engine', 'seed']) if (flagGiven(f)) throw new InputError(`--${f}`, 'bench measures both engines with fixed seeds; it takes only --quick, --json, --out, --no-write');
+        const argv = [...(a.quick ? ['--quick'] : []), ...(a.json ? ['--json'] : []), ...(a.write === false ? ['--no-write'] : []), ...(a.out !== undefined ? ['--out', String(a.out)] : [])];
+        process.exitCode = await benchCommand(argv);
       },
     )
     .command(

@@ -139,6 +139,9 @@ export function gicrWrite(m: MachineShared, pe: number, off: number, value: numb
 export function setPpiInput(m: MachineShared, pe: number, intid: number, high: boolean): boolean {
   const i = m.gicrI(pe, R.INPUT.index);
   const bit = 1 << intid;
+  // Perf: engines poll the timer line between slices and it rarely changes; skip the locked
+  // read-modify-write when the bit already has the level (each line has one driver: the PE's timer).
+  if (((Atomics.load(m.gic32, i) & bit) !== 0) === high) return false;
   const old = high ? Atomics.or(m.gic32, i, bit) : Atomics.and(m.gic32, i, ~bit);
   return ((old & bit) !== 0) !== high;
 }

@@ -34,6 +34,7 @@ export interface CpuFinalState {
   readonly retired: number;
 }
 
+/** The final state of a machine run: outcome, CPU states, guest memory, the trace. */
 export interface MachineResult {
   readonly outcome: Outcome;
   /** CPU whose action decided the outcome (-1: the machine itself). */
@@ -47,7 +48,8 @@ export interface MachineResult {
   readonly shared: MachineShared;
   readonly image: KernelImage;
   readonly program: GuestProgram;
-  trace(): TraceRecord[];
+  /** Every CPU's trace records (read once, then the same array: do not modify it). */
+  trace(): readonly TraceRecord[];
   /** Per CPU: records of the machine channel (stop history, not entry-code records) overwritten by newer ones. */
   traceOverwritten(): number[];
   /** Reads a 32-bit word of guest RAM. */
@@ -90,6 +92,9 @@ function collect(m: MachineShared, program: GuestProgram, hostMs: number, fault:
       retired: m.cpuF64[m.cpuF(cpu, F.RETIRED.index)]!,
     });
   }
+  // Read once: the analysis, every checker and the exporters all ask for the same records.
+  let traceRead: ReturnType<typeof readTrace> | null = null;
+  const traceOf = (): ReturnType<typeof readTrace> => (traceRead ??= readTrace(m));
   return {
     outcome: outcome === 'running' ? 'aborted' : outcome,
     endCpu: Atomics.load(m.ctl32, C.END_CPU.index),
@@ -102,8 +107,8 @@ function collect(m: MachineShared, program: GuestProgram, hostMs: number, fault:
     shared: m,
     image: program.image,
     program,
-    trace: () => readTrace(m).records,
-    traceOverwritten: () => readTrace(m).droppedMachine,
+    trace: () => traceOf().records,
+    traceOverwritten: () => traceOf().droppedMachine,
     peek32: (addr) => peek32(m, addr),
     peek64: (addr) => (peek32(m, addr) >>> 0) + peek32(m, addr + 4) * 0x1_0000_0000,
   };

@@ -9,6 +9,7 @@
 import type { KernelImage } from '../../cpus/image.js';
 import type { CpuCore } from '../../cpus/core.js';
 import type { MachineShared } from './shared.js';
+import { isAbsolute } from 'node:path';
 import { moduleUrl } from '../paths.js';
 
 export interface ProgramRef {
@@ -41,8 +42,17 @@ export type ProgramFactory = (options: any, geometry: ProgramGeometry) => GuestP
 
 const cache = new Map<string, Promise<GuestProgram>>();
 
+/** moduleUrl of absolute module paths (they do not depend on the working directory). */
+const urls = new Map<string, string>();
+
 export function programKey(ref: ProgramRef, geometry: ProgramGeometry): string {
-  return `${moduleUrl(ref.module)}#${ref.export ?? 'default'}#${geometry.ncpus}#${JSON.stringify(ref.options ?? null)}`;
+  // Perf: every run computes its program's key; pathToFileURL costs more than the rest of it.
+  let url = urls.get(ref.module);
+  if (url === undefined) {
+    url = moduleUrl(ref.module);
+    if (isAbsolute(ref.module) && urls.size < 256) urls.set(ref.module, url);
+  }
+  return `${url}#${ref.export ?? 'default'}#${geometry.ncpus}#${JSON.stringify(ref.options ?? null)}`;
 }
 
 /** Loads (once per thread and key) the program a ref names. */

@@ -1,5 +1,5 @@
 /**
- * The threads engine: one worker thread per emulated CPU (a piscina pool kept
+ * The threads engine: one worker thread per emulated CPU (piscina pools kept
  * warm across runs, sized so that every CPU task of a run has its own thread
  * and none waits in the queue), real host concurrency, guest time from the
  * host clock with idle skips (clock.ts).
@@ -27,49 +27,66 @@ const F = CpuLayout.fields;
 
 /** Controller poll of the instruction budget while CPUs retire instructions, in host ms. */
 const POLL_MS = 20;
-/** The longest the poll backs off to while no CPU retires anything (bounds the budget's overshoot). */
-const POLL_IDLE_MAX_MS = 250;
+/**
+ * The longest the poll backs off to while no CPU retires anything. It bounds how late the budget
+ * is enforced once CPUs run again (one backed-off period); each wake of this thread costs ~0.1-1 ms
+ * of host CPU on the 2-core host, so 64 sleeping CPUs cost ~2 wakes per second.
+ */
+const POLL_IDLE_MAX_MS = 500;
 
-let pool: Piscina | null = null;
+/**
+ * The warm pools. A run's CPU tasks fill pools[0] first, then pools[1], ...
+ * (sizes[k] threads each, `poolSize` in all). Perf: growing adds a pool for
+ * the missing threads instead of replacing the pool, so the workers already
+ * started stay warm (a worker costs ~80 ms of host CPU to start here: going
+ * 8 -> 32 -> 64 CPUs starts 56 workers instead of 104).
+ */
+const pools: Piscina[] = [];
+const sizes: number[] = [];
 let poolSize = 0;
 
-/** The warm pool, grown (replaced) when a run needs more CPUs than it has threads. */
-export async function cpuPool(n: number): Promise<Piscina> {
-  if (pool && poolSize >= n) return pool;
-  if (pool) await pool.destroy();
-  poolSize = Math.max(n, poolSize);
-  pool = new Piscina({
+/** Warm pools with `n` threads or more in all; each CPU task of a run gets its own thread. */
+export function cpuPools(n: number): readonly Piscina[] {
+  if (poolSize >= n) return pools;
+  const add = n - poolSize;
+  pools.push(new Piscina({
     filename: distFile('cpus/worker.ts'),
-    minThreads: poolSize,
-    maxThreads: poolSize,
+    minThreads: add,
+    maxThreads: add,
     idleTimeout: 2 ** 31 - 1,
     concurrentTasksPerWorker: 1,
     maxQueue: 0,
-  });
-  return pool;
+  }));
+  sizes.push(add);
+  poolSize = n;
+  return pools;
 }
 
-/** Stops the worker pool (tests and the CLI call this before exiting). */
+/** Stops the worker pools (tests and the CLI call this before exiting). */
 export async function shutdownThreadsEngine(): Promise<void> {
-  const p = pool;
-  pool = null;
+  const ps = pools.splice(0);
+  sizes.length = 0;
   poolSize = 0;
-  if (p) await p.destroy();
+  await Promise.all(ps.map((p) => p.destroy()));
 }
 
 export async function runThreads(m: MachineShared, cfg: MachineConfig, hostNow: () => number): Promise<EngineOutcome> {
   const limits = limitsOf(cfg);
-  const p = await cpuPool(m.ncpus);
+  const ps = cpuPools(m.ncpus);
   const t0 = hostNow();
   const abort = new AbortController();
   setMaxListeners(0, abort.signal); // one listener per CPU task
   const tasks: Promise<CpuTaskResult>[] = [];
-  for (let cpu = 0; cpu < m.ncpus; cpu++) {
+  for (let cpu = 0, k = 0, used = 0; cpu < m.ncpus; cpu++, used++) {
+    if (used === sizes[k]) {
+      k++;
+      used = 0;
+    }
     const task: CpuTask = {
       cpu, geometry: m.geometry, buffers: m.buffers, program: cfg.program, firmware: cfg.firmware,
       core: coreConfig(cfg), guestTimeLimit: limits.guestTimeNs,
     };
-    tasks.push(p.run(task, { signal: abort.signal }) as Promise<CpuTaskResult>);
+    tasks.push(ps[k]!.run(task, { signal: abort.signal }) as Promise<CpuTaskResult>);
   }
   // Release the CPUs together once every worker is attached, so worker start-up is not guest time.
   while (Atomics.load(m.ctl32, C.WORKERS_READY.index) < m.ncpus && hostNow() - t0 < limits.hostTimeoutMs) {

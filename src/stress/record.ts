@@ -68,6 +68,7 @@ export async function runJob(job: RunJob): Promise<RunRecord> {
     const d = await runScenarioDetailed(job.scenario, opts);
     const r = d.result;
     const hang = hangKind(d.machine.outcome);
+    const instructions = d.machine.cpus.reduce((t, c) => t + c.retired, 0);
     return {
       ...base,
       outcome: r.outcome,
@@ -77,7 +78,7 @@ export async function runJob(job: RunJob): Promise<RunRecord> {
       stoppedBy: r.cpus.map((c) => (c.stops.length > 1 ? c.stops.map((s) => s.how).join('+') : c.stoppedBy)),
       failedToStop: r.failedToStop,
       guestTimeUs: r.guestTimeUs,
-      instructions: d.machine.cpus.reduce((t, c) => t + c.retired, 0),
+      instructions,
       hostMs: r.hostMs,
       replay: r.replay,
       ...(r.fault ? { fault: r.fault } : {}),

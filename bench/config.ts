@@ -1,0 +1,89 @@
+/**
+ * Sizes of the benchmark suite: the full run, `--quick` (under 30 s on the
+ * 2-core host), and whatever a test passes (tiny sizes, same code paths).
+ */
+export interface BenchConfig {
+  readonly name: 'full' | 'quick' | 'custom';
+  /** NOPs retired by the busy CPU per measurement (the bare loop does as many yields). */
+  readonly instructions: number;
+  /** Interleaved measurements of each instruction figure (the best is reported). */
+  readonly instructionReps: number;
+  /** SGI latency samples per target state, and bare futex one-way samples per direction. */
+  readonly sgiSamples: number;
+  /** The SGI and bare series run in this many alternating batches (host load changes hit both alike). */
+  readonly sgiBatches: number;
+  /** Samples of the unmeasured warm-up run of each series (JIT: the wake path is optimised only after ~1000 wake-ups). */
+  readonly sgiWarmupRun: number;
+  /** Samples dropped at the start of each batch (machine start-up). */
+  readonly sgiWarmup: number;
+  /** Guest (= host) ns the sender waits between samples, so the target is back asleep; the bare ping-pong uses the same gap. */
+  readonly sgiGapNs: number;
+  /** CPUs of the wake-all / idle machine (issue 2: 64). */
+  readonly wakeCpus: number;
+  /**
+   * Wake-ups of the wake-all machine, each after a bare fan-out round to as many sleeping workers;
+   * the first (cold: each worker runs the IRQ path for the first time) is reported apart.
+   */
+  readonly wakeRounds: number;
+  /** Host ms the idle figure is measured over, with every CPU asleep. */
+  readonly idleWindowMs: number;
+  /** CPUs of the throughput scenario (issue 7: 8). */
+  readonly scenarioCpus: number;
+  /** Host seconds spent counting scenario runs per engine (at least `scenarioMinRuns` runs). */
+  readonly scenarioSeconds: { readonly sim: number; readonly threads: number };
+  readonly scenarioMinRuns: number;
+  /**
+   * Unmeasured runs first, per engine, capped in time: the JIT needs ~200 runs before a run costs
+   * what it will from then on (sim: ~45 ms of CPU for each of the first 20 runs, ~5 ms after 200;
+   * threads: every CPU worker is its own isolate and JITs the model separately, ~130 ms of CPU per
+   * 8-CPU run at first, ~30 ms after 200).
+   */
+  readonly scenarioWarmRuns: { readonly sim: number; readonly threads: number };
+  readonly scenarioWarmSeconds: { readonly sim: number; readonly threads: number };
+  /** CPU counts of the scaling rows. */
+  readonly scaling: { readonly sim: readonly number[]; readonly threads: readonly number[] };
+  /** Measured runs per scaling row (median reported). */
+  readonly scalingRuns: number;
+}
+
+export const FULL: BenchConfig = {
+  name: 'full',
+  instructions: 5_000_000,
+  instructionReps: 5,
+  sgiSamples: 2000,
+  sgiBatches: 10,
+  sgiWarmupRun: 3000,
+  sgiWarmup: 10,
+  sgiGapNs: 100_000,
+  wakeCpus: 64,
+  wakeRounds: 6,
+  idleWindowMs: 1000,
+  scenarioCpus: 8,
+  scenarioSeconds: { sim: 5, threads: 5 },
+  scenarioMinRuns: 5,
+  scenarioWarmRuns: { sim: 300, threads: 200 },
+  scenarioWarmSeconds: { sim: 10, threads: 15 },
+  scaling: { sim: [2, 8, 32, 64, 128, 256], threads: [2, 8, 32, 64] },
+  scalingRuns: 3,
+};
+
+export const QUICK: BenchConfig = {
+  name: 'quick',
+  instructions: 1_000_000,
+  instructionReps: 3,
+  sgiSamples: 300,
+  sgiBatches: 3,
+  sgiWarmupRun: 1000,
+  sgiWarmup: 10,
+  sgiGapNs: 100_000,
+  wakeCpus: 64,
+  wakeRounds: 3,
+  idleWindowMs: 300,
+  scenarioCpus: 8,
+  scenarioSeconds: { sim: 1, threads: 1 },
+  scenarioMinRuns: 3,
+  scenarioWarmRuns: { sim: 200, threads: 20 },
+  scenarioWarmSeconds: { sim: 3, threads: 1.5 },
+  scaling: { sim: [2, 8, 32, 64, 128, 256], threads: [2, 8, 64] },
+  scalingRuns: 1,
+};

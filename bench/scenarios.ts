@@ -1,0 +1,181 @@
+/**
+ * Whole-scenario throughput and scaling: a full panic + stop + kdump capture
+ * (kernel `final`, kdump and SDEI on, CPU 1 wedged `daif-masked`, panic on CPU
+ * 0; the guest waits out the 1 s first rung, so the figure also shows how well
+ * guest time skips idle waits), through the library API every user calls
+ * (runScenario: validation, machine, analysis, checkers, result).
+ *
+ * Throughput's limit, measured in the same run: the instructions one scenario
+ * retires, at the busy-CPU instruction rate of the same engine (instructions
+ * family). The ratio says how much of a run is retiring instructions and how
+ * much is everything else (set-up, waking, analysis).
+ */
+import type { BenchConfig } from './config.js';
+import { runScenario, runScenarioDetailed } from '../src/scenarios/run.js';
+import type { ScenarioInput } from '../src/scenarios/schema.js';
+import type { EngineName } from '../src/machine/config.js';
+import { hostMs, median, processCpuMs, peakRssMb, resetPeakRss } from './host.js';
+
+export function kernelScenario(cpus: number): ScenarioInput {
+  return {
+    cpus,
+    kernel: { variant: 'final', kdump: true },
+    firmware: { sdei: true },
+    faults: [{ cpu: 1, wedge: 'daif-masked' }],
+    triggers: [{ kind: 'panic', cpu: 0, atUs: 100 }],
+  };
+}
+
+export interface ScenarioFigures {
+  readonly cpus: number;
+  readonly simPerSec: number;
+  readonly threadsPerSec: number;
+  /** Runs per second of host CPU time (all threads): less sensitive to other load than runs per wall second. */
+  readonly simPerCpuSec: number;
+  readonly threadsPerCpuSec: number;
+  /** Instructions one run retires (all CPUs), per engine. */
+  readonly simInstructionsPerRun: number;
+  readonly threadsInstructionsPerRun: number;
+  /** Runs per second if a run cost only its instructions at the busy-CPU rate. */
+  readonly simLimitPerSec: number;
+  readonly threadsLimitPerSec: number;
+  readonly ratioSim: number;
+  readonly ratioThreads: number;
+  /** Guest time one run covers (the 1 s rung is in it), ms. */
+  readonly guestMsPerRun: number;
+  readonly simRuns: number;
+  readonly threadsRuns: number;
+  /** Checked run: 1 if both engines ended with kexec and no checker violation. */
+  readonly verdictOk: number;
+}
+
+export interface EngineScenarioFigures {
+  readonly perSec: number;
+  readonly perCpuSec: number;
+  readonly runs: number;
+  readonly instructionsPerRun: number;
+  readonly limitPerSec: number;
+  readonly guestMs: number;
+  readonly outcome: string;
+  readonly violations: number;
+}
+
+export interface ScalingRow {
+  readonly engine: EngineName;
+  readonly cpus: number;
+  readonly wallMs: number;
+  readonly hostCpuMs: number;
+  readonly rssMb: number;
+  readonly outcome: string;
+}
+
+async function checkedRun(engine: EngineName, cpus: number): Promise<{ instructions: number; guestMs: number; outcome: string; violations: number }> {
+  const d = await runScenarioDetailed(kernelScenario(cpus), { engine, seed: 1 });
+  return {
+    instructions: d.machine.cpus.reduce((a, c) => a + c.retired, 0),
+    guestMs: d.machine.guestTimeNs / 1e6,
+    outcome: d.result.outcome,
+    violations: d.result.violations.length,
+  };
+}
+
+/** Scenario runs per wall and per CPU second of `engine` over about `seconds` (at least `minRuns` runs). */
+export async function scenarioRunsPerSec(
+  engine: EngineName, cpus: number, seconds: number, minRuns: number, warm: { runs: number; seconds: number },
+): Promise<{ perSec: number; perCpuSec: number; runs: number }> {
+  const s = kernelScenario(cpus);
+  // Warm-up (JIT): `warm.runs` runs, or as many as fit in `warm.seconds`.
+  const w0 = hostMs();
+  for (let i = 0; i < Math.max(1, warm.runs) && (i === 0 || hostMs() - w0 < warm.seconds * 1000); i++) {
+    await runScenario(s, { engine, seed: i + 1 });
+  }
+  const t0 = hostMs();
+  const c0 = processCpuMs();
+  let runs = 0;
+  while (runs < minRuns || hostMs() - t0 < seconds * 1000) {
+    await runScenario(s, { engine, seed: runs + 1 });
+    runs++;
+  }
+  return { perSec: runs / ((hostMs() - t0) / 1000), perCpuSec: runs / ((processCpuMs() - c0) / 1000), runs };
+}
+
+/** Throughput of one engine, and its limit from that engine's busy-CPU instruction rate. */
+export async function measureScenarioEngine(cfg: BenchConfig, engine: EngineName, busyRate: number): Promise<EngineScenarioFigures> {
+  const check = await checkedRun(engine, cfg.scenarioCpus);
+  const t = await scenarioRunsPerSec(engine, cfg.scenarioCpus, cfg.scenarioSeconds[engine], cfg.scenarioMinRuns,
+    { runs: cfg.scenarioWarmRuns[engine], seconds: cfg.scenarioWarmSeconds[engine] });
+  return {
+    perSec: t.perSec,
+    perCpuSec: t.perCpuSec,
+    runs: t.runs,
+    instructionsPerRun: check.instructions,
+    limitPerSec: busyRate / check.instructions,
+    guestMs: check.guestMs,
+    outcome: check.outcome,
+    violations: check.violations,
+  };
+}
+
+export function combineScenarios(cfg: BenchConfig, sim: EngineScenarioFigures, thr: EngineScenarioFigures): ScenarioFigures {
+  return {
+    cpus: cfg.scenarioCpus,
+    simPerSec: sim.perSec,
+    threadsPerSec: thr.perSec,
+    simPerCpuSec: sim.perCpuSec,
+    threadsPerCpuSec: thr.perCpuSec,
+    simInstructionsPerRun: sim.instructionsPerRun,
+    threadsInstructionsPerRun: thr.instructionsPerRun,
+    simLimitPerSec: sim.limitPerSec,
+    threadsLimitPerSec: thr.limitPerSec,
+    ratioSim: sim.perSec / sim.limitPerSec,
+    ratioThreads: thr.perSec / thr.limitPerSec,
+    guestMsPerRun: sim.guestMs,
+    simRuns: sim.runs,
+    threadsRuns: thr.runs,
+    verdictOk: [sim, thr].every((c) => c.outcome === 'kexec' && c.violations === 0) ? 1 : 0,
+  };
+}
+
+/** One scaling row: the median over `runs` runs after a warm-up at that size. */
+export async function scalingRow(engine: EngineName, cpus: number, runs: number): Promise<ScalingRow> {
+  const s = kernelScenario(cpus);
+  const first = await runScenario(s, { engine, seed: 1 }); // warm-up: JIT, program build, worker pool growth
+  const wall: number[] = [];
+  const cpu: number[] = [];
+  const rss: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    resetPeakRss();
+    const c0 = processCpuMs();
+    const t0 = hostMs();
+    await runScenario(s, { engine, seed: i + 2 });
+    wall.push(hostMs() - t0);
+    cpu.push(processCpuMs() - c0);
+    rss.push(peakRssMb());
+  }
+  return { engine, cpus, wallMs: median(wall), hostCpuMs: median(cpu), rssMb: median(rss), outcome: first.outcome };
+}
+
+export async function measureScaling(cfg: BenchConfig, engine: EngineName): Promise<ScalingRow[]> {
+  const rows: ScalingRow[] = [];
+  for (const n of cfg.scaling[engine]) rows.push(await scalingRow(engine, n, cfg.scalingRuns));
+  return rows;
+}
+
+/**
+ * Growth exponent of sim wall time with CPU count: the least-squares slope of
+ * log(wall) against log(cpus) over the rows with at least `from` CPUs
+ * (1 = linear; the target is "no worse than linear up to 256").
+ */
+export function growthExponent(rows: readonly ScalingRow[], engine: EngineName, from: number): number {
+  const pts = rows.filter((r) => r.engine === engine && r.cpus >= from && r.wallMs > 0).map((r) => [Math.log(r.cpus), Math.log(r.wallMs)] as const);
+  if (pts.length < 2) return NaN;
+  const mx = pts.reduce((a, p) => a + p[0], 0) / pts.length;
+  const my = pts.reduce((a, p) => a + p[1], 0) / pts.length;
+  let num = 0;
+  let den = 0;
+  for (const [x, y] of pts) {
+    num += (x - mx) * (y - my);
+    den += (x - mx) ** 2;
+  }
+  return num / den;
+}

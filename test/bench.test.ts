@@ -1,0 +1,90 @@
+/**
+ * The benchmark suite (issue 7) runs end to end in a reduced form and reports
+ * every figure: each key is a finite number, the scaling rows are complete,
+ * the table prints, the result files are written. Nothing here checks that a
+ * figure meets its target: a benchmark never fails because the host is slow.
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runBench, parseBenchArgs } from '../dist/bench/main.js';
+import { renderTable, writeResults, numericKeys } from '../dist/bench/report.js';
+import type { BenchConfig } from '../dist/bench/config.js';
+import { shutdownThreadsEngine } from '../dist/src/machine/threads.js';
+
+afterAll(async () => {
+  await shutdownThreadsEngine();
+});
+
+const TINY: BenchConfig = {
+  name: 'custom',
+  instructions: 20_000,
+  instructionReps: 1,
+  sgiSamples: 20,
+  sgiBatches: 2,
+  sgiWarmupRun: 10,
+  sgiWarmup: 2,
+  sgiGapNs: 20_000,
+  wakeCpus: 4,
+  wakeRounds: 2,
+  idleWindowMs: 50,
+  scenarioCpus: 2,
+  scenarioSeconds: { sim: 0.05, threads: 0.05 },
+  scenarioMinRuns: 1,
+  scenarioWarmRuns: { sim: 1, threads: 1 },
+  scenarioWarmSeconds: { sim: 0, threads: 0 },
+  scaling: { sim: [2, 4], threads: [2] },
+  scalingRuns: 1,
+};
+
+const REQUIRED = [
+  'instructions.simPerSec', 'instructions.threadsPerSec', 'instructions.bareGeneratorPerSec', 'instructions.ratioSim', 'instructions.ratioThreads',
+  'sgi.sleepingMedianUs', 'sgi.sleepingP99Us', 'sgi.busyMedianUs', 'sgi.busyP99Us', 'sgi.bareFutexOneWayUs', 'sgi.ratioSleeping',
+  'wake.allHandlersUs', 'wake.bareFanoutUs', 'wake.ratio',
+  'idle.hostCpuPercent',
+  'scenarios.simPerSec', 'scenarios.threadsPerSec',
+  'scalingSummary.simExponent', 'scalingSummary.threadsMaxCpusCompleted',
+];
+
+describe('benchmark suite', () => {
+  it('reports every figure as a finite number, prints one table and writes its result files', async () => {
+    const r = await runBench({ config: TINY, progress: () => undefined });
+    const json = JSON.parse(JSON.stringify(r)) as Record<string, unknown>;
+    const keys = numericKeys(json);
+    for (const k of REQUIRED) {
+      expect(keys.has(k), k).toBe(true);
+      expect(Number.isFinite(keys.get(k)), `${k} = ${String(keys.get(k))}`).toBe(true);
+    }
+    const rows = json.scaling as Record<string, unknown>[];
+    expect(rows.map((x) => `${String(x.engine)}:${String(x.cpus)}`)).toEqual(['sim:2', 'sim:4', 'threads:2']);
+    for (const row of rows) {
+      for (const k of ['wallMs', 'hostCpuMs', 'rssMb', 'cpus']) expect(Number.isFinite(row[k]), k).toBe(true);
+    }
+    expect(r.targets.length).toBeGreaterThan(0);
+    const table = renderTable(r);
+    expect(table).toContain('instructions/s, sim');
+    expect(table).toContain('SGI to a CPU asleep');
+    expect(table).toContain('scaling threads 2 CPUs');
+    const dir = mkdtempSync(join(tmpdir(), 'smpstop-bench-'));
+    try {
+      const base = writeResults(r, dir);
+      expect(JSON.parse(readFileSync(`${base}.json`, 'utf8')).instructions.simPerSec).toBe(r.instructions.simPerSec);
+      expect(readFileSync(`${base}.txt`, 'utf8')).toContain('figure');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
+
+  it.each([
+    [['--quick', '--json'], { quick: true, json: true, help: false }],
+    [['--out', 'x'], { quick: false, json: false, out: 'x', help: false }],
+    [['--no-write'], { quick: false, json: false, out: null, help: false }],
+  ])('parses %j', (argv, want) => {
+    expect(parseBenchArgs(argv)).toEqual(want);
+  });
+
+  it('rejects an unknown flag with one line naming it', () => {
+    expect(() => parseBenchArgs(['--fast'])).toThrow(/unknown argument '--fast'/);
+  });
+});
