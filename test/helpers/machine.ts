@@ -24,6 +24,6 @@ export function machineTest(test: string, cpus: number, engine: EngineName, seed
 }
 
 /** A canonical text form of a trace, for byte-for-byte comparisons. */
-export function traceText(rs: TraceRecord[]): string {
+export function traceText(rs: readonly TraceRecord[]): string {
   return rs.map((r) => `${r.cpu} ${r.seq} ${r.time} ${TRACE_NAMES[r.kind] ?? r.kind} ${r.a} ${r.b}`).join('\n');
 }
