@@ -19,7 +19,7 @@ export async function loadModules(modules: readonly string[], field = 'modules')
   const out: string[] = [];
   for (const m of modules) {
     const path = m.startsWith('file:') ? fileURLToPath(m) : resolve(m);
-    if (!existsSync(path)) throw new InputError(field, `${m}: no such module (${path})`);
+    if (!existsSync(path)) throw new InputError(field, `${m === path ? path : `${m} (${path})`} does not exist`);
     try {
       await import(moduleUrl(path));
     } catch (e) {

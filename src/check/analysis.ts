@@ -19,6 +19,7 @@ import { PAGE_SIZE } from '../machine/memory.js';
 
 export type StopHow = 'ipi' | 'nmi' | 'sdei' | 'self';
 
+/** A stop path a CPU entered: how it was reached (ipi, nmi, sdei, self), when, and the function. */
 export interface StopEntry {
   readonly how: StopHow;
   readonly time: number;
@@ -41,6 +42,7 @@ export interface LogLine {
   readonly text: string;
 }
 
+/** One CPU's facts: the stop paths it entered, its crash saves, data aborts and late exceptions. */
 export interface CpuFacts {
   readonly cpu: number;
   readonly stops: StopEntry[];
@@ -58,6 +60,7 @@ export interface CpuFacts {
   lastEventTime: number;
 }
 
+/** What the trace, the kernel log and guest memory say about a finished run; the checkers judge these. */
 export interface RunFacts {
   readonly ncpus: number;
   readonly endTime: number;

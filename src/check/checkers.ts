@@ -12,6 +12,7 @@ import { InputError } from '../errors.js';
 import { assertOneCopy } from '../api/one-copy.js';
 import { ENTRY_CHECKERS } from './entry-checkers.js';
 
+/** A violation a checker reports: a stable id, the CPU, the guest time (ns) and a message. */
 export interface Violation {
   readonly id: string;
   readonly cpu: number;
@@ -20,6 +21,7 @@ export interface Violation {
   readonly message: string;
 }
 
+/** What a checker sees: the facts read from the trace and memory, the machine state, the kernel program. */
 export interface CheckContext {
   readonly facts: RunFacts;
   readonly machine: MachineResult;
@@ -28,6 +30,7 @@ export interface CheckContext {
   symbolize(pc: number): string;
 }
 
+/** A checker: judges a finished run and returns its violations (registerChecker). */
 export interface Checker {
   readonly id: string;
   readonly description: string;

@@ -21,6 +21,7 @@ export interface CrashNoteInfo {
   readonly symbol: string;
 }
 
+/** One CPU of a result: how it ended, how it was stopped, its crash note and final PC. */
 export interface CpuResult {
   readonly cpu: number;
   /** off (PSCI), parked (cpu_park_loop), in-firmware (at EL3), ended-run (the CPU that ended it), running. */
@@ -56,6 +57,7 @@ export interface ViolationResult {
   readonly message: string;
 }
 
+/** The result of a run: what `smpstop run --json` prints and `runScenario` returns. */
 export interface RunResult {
   readonly scenario: Scenario;
   readonly seed: number;

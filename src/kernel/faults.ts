@@ -10,6 +10,7 @@ import type { K } from './kernel.js';
 import { InputError } from '../errors.js';
 import { assertOneCopy } from '../api/one-copy.js';
 
+/** A user fault: guest code a scenario starts on a CPU at a guest time (defineFault). */
 export interface FaultDefinition {
   readonly name: string;
   readonly description: string;

@@ -10,6 +10,7 @@ import type { KernelConfig } from './config.js';
 import type { KernelLayout } from './layout.js';
 import type { ScenarioRuntime } from './runtime.js';
 
+/** The kernel context `k` every kernel guest function receives. */
 export interface K {
   readonly c: CpuCore<K>;
   readonly cpu: number;

@@ -47,6 +47,7 @@ export const STOP_PATH_NAMES = new Set([
   'cpu_park_loop', '__cpu_try_die', 'sdei_mask_local_cpu', 'sdei_nmi_handler',
 ]);
 
+/** The kernel model built for one run: its image, data layout, options and functions by name. */
 export interface KernelProgram extends GuestProgram<K> {
   readonly layout: KernelLayout;
   readonly options: KernelProgramOptions;

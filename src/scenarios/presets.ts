@@ -6,6 +6,7 @@
 import type { ScenarioInput } from './schema.js';
 import { ENTRY_PRESETS } from './entry-presets.js';
 
+/** A named scenario (`smpstop list presets`). */
 export interface Preset {
   readonly name: string;
   readonly description: string;

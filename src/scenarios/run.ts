@@ -15,6 +15,7 @@ import { DEFAULT_LIMITS, type EngineName, type MachineConfig } from '../machine/
 import type { SchedulerSpec } from '../machine/scheduler.js';
 import '../kernel/variants/index.js';
 
+/** How to run a scenario: engine, seed, scheduler, user modules, checkers, trace size. */
 export interface RunOptions {
   readonly engine?: EngineName;
   readonly seed?: number;

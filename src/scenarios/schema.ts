@@ -165,7 +165,9 @@ export const ScenarioSchema = z.object({
   });
 });
 
+/** A validated scenario, every default filled in (parseScenario). */
 export type Scenario = z.output<typeof ScenarioSchema>;
+/** A scenario document as written: every field optional. */
 export type ScenarioInput = z.input<typeof ScenarioSchema>;
 
 function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {

@@ -23,6 +23,7 @@ import type { SchedulerSpec } from '../machine/scheduler.js';
 
 export const REPLAY_VERSION = 1;
 
+/** A replay file: a failure as a self-contained recipe (scenario, engine, seed, scheduler, expected failure). */
 export interface ReplayFile {
   /** Format version. */
   readonly smpstopReplay: number;

@@ -10,6 +10,7 @@ import type { K } from '../kernel.js';
 import { InputError } from '../../errors.js';
 import { assertOneCopy } from '../../api/one-copy.js';
 
+/** A kernel variant: a base variant plus guest functions replacing or adding to its functions by name. */
 export interface KernelVariant {
   readonly name: string;
   /** Variant whose functions this one starts from (none for a root variant). */
