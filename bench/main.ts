@@ -5,8 +5,11 @@
  * noisy. A benchmark measures and prints; it never fails because the host is
  * slow.
  *
- *   node dist/bench/main.js [--quick] [--json] [--out DIR | --no-write]
- *   smpstop bench [--quick] [--json] [--out DIR]
+ *   node dist/bench/main.js [--quick | --soak [SIM,THREADS]] [--json] [--out DIR | --no-write]
+ *   smpstop bench [--quick | --soak [SIM,THREADS]] [--json] [--out DIR]
+ *
+ * --soak runs soak.ts instead of the suite (100,000 sim and 5,000 threads
+ * runs by default; exit 1 if memory grew more than 10% after warm-up).
  *
  * Families: instructions.ts (busy CPU vs bare generator loop), sgi.ts (SGI
  * latency vs bare futex), wake.ts (64 sleeping CPUs: wake-all and idle CPU),
@@ -25,6 +28,8 @@ import { measureScenarioEngine, combineScenarios, measureScaling, growthExponent
 import { renderTable, targetChecks, writeResults, type BenchReport, type BenchMeta } from './report.js';
 import { hostMs, otherLoad, cpuTicks, tickShares } from './host.js';
 import { packageRoot } from '../src/paths.js';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { runSoak, renderSoak, SOAK_DEFAULTS } from './soak.js';
 import { shutdownThreadsEngine } from '../src/machine/threads.js';
 
 export interface BenchOptions {
@@ -105,12 +110,29 @@ export async function runBench(o: BenchOptions = {}): Promise<BenchReport> {
 export interface BenchCommandArgs {
   readonly quick?: boolean;
   readonly json?: boolean;
+  /** Run the soak instead of the suite: sim and threads run counts. */
+  readonly soak?: { readonly simRuns: number; readonly threadsRuns: number };
   /** Directory for the result files; null: do not write them. Default bench/results in the package. */
   readonly out?: string | null;
 }
 
 /** What `smpstop bench` and `npm run bench` do; returns the exit code. */
 export async function benchCommand(a: BenchCommandArgs, print: (s: string) => void): Promise<number> {
+  if (a.soak) {
+    const s = await runSoak(a.soak);
+    const g = gitInfo();
+    const meta = { suite: 'soak', date: new Date().toISOString(), commit: `${g.commit}${g.dirty ? '-dirty' : ''}`, node: process.version, ...a.soak };
+    print(a.json ? JSON.stringify({ meta, ...s }, null, 2) : `smpstop bench --soak, ${meta.date}, commit ${meta.commit}, node ${meta.node}\n${renderSoak(s)}`);
+    if (a.out !== null) {
+      const dir = a.out ?? join(packageRoot(), 'bench', 'results');
+      mkdirSync(dir, { recursive: true });
+      const base = join(dir, `${meta.date.slice(0, 10)}-${meta.commit}-soak`);
+      writeFileSync(`${base}.json`, `${JSON.stringify({ meta, ...s }, null, 2)}\n`);
+      writeFileSync(`${base}.txt`, `${renderSoak(s)}\n`);
+      process.stderr.write(`bench: results written to ${base}.json and .txt\n`);
+    }
+    return s.sim?.leak || s.threads?.leak ? 1 : 0;
+  }
   const r = await runBench({ quick: a.quick ?? false });
   print(a.json ? JSON.stringify(r, null, 2) : renderTable(r));
   if (a.out !== null) {
@@ -120,7 +142,7 @@ export async function benchCommand(a: BenchCommandArgs, print: (s: string) => vo
   return 0;
 }
 
-const USAGE = 'usage: node dist/bench/main.js [--quick] [--json] [--out DIR | --no-write]';
+const USAGE = 'usage: node dist/bench/main.js [--quick | --soak [SIM_RUNS,THREADS_RUNS]] [--json] [--out DIR | --no-write]';
 
 /** Parses the script's flags; throws with a one-line message on a bad one. */
 export function parseBenchArgs(argv: readonly string[]): BenchCommandArgs & { help: boolean } {
@@ -128,9 +150,20 @@ export function parseBenchArgs(argv: readonly string[]): BenchCommandArgs & { he
   let json = false;
   let out: string | null | undefined;
   let help = false;
+  let soak: BenchCommandArgs['soak'];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === '--quick') quick = true;
+    else if (a === '--soak') {
+      soak = { simRuns: SOAK_DEFAULTS.simRuns, threadsRuns: SOAK_DEFAULTS.threadsRuns };
+      const v = argv[i + 1];
+      if (v !== undefined && !v.startsWith('--')) {
+        i++;
+        const m = /^(\d+),(\d+)$/.exec(v);
+        if (!m || Number(m[1]) > 10_000_000 || Number(m[2]) > 1_000_000) throw new Error(`--soak: '${v}' is not accepted: expected SIM_RUNS,THREADS_RUNS (up to 10000000,1000000), e.g. 100000,5000`);
+        soak = { simRuns: Number(m[1]), threadsRuns: Number(m[2]) };
+      }
+    }
     else if (a === '--json') json = true;
     else if (a === '--no-write') out = null;
     else if (a === '--help' || a === '-h') help = true;
@@ -140,7 +173,8 @@ export function parseBenchArgs(argv: readonly string[]): BenchCommandArgs & { he
       out = v;
     } else throw new Error(`unknown argument '${a}' (${USAGE})`);
   }
-  return { quick, json, ...(out !== undefined ? { out } : {}), help };
+  if (soak && quick) throw new Error('--soak: give either --quick or --soak, not both');
+  return { quick, json, ...(out !== undefined ? { out } : {}), ...(soak ? { soak } : {}), help };
 }
 
 async function scriptMain(): Promise<void> {

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runBench, parseBenchArgs } from '../dist/bench/main.js';
 import { renderTable, writeResults, numericKeys } from '../dist/bench/report.js';
+import { runSoak, renderSoak } from '../dist/bench/soak.js';
 import type { BenchConfig } from '../dist/bench/config.js';
 import { shutdownThreadsEngine } from '../dist/src/machine/threads.js';
 
@@ -80,11 +81,27 @@ describe('benchmark suite', () => {
     [['--quick', '--json'], { quick: true, json: true, help: false }],
     [['--out', 'x'], { quick: false, json: false, out: 'x', help: false }],
     [['--no-write'], { quick: false, json: false, out: null, help: false }],
+    [['--soak'], { quick: false, json: false, soak: { simRuns: 100_000, threadsRuns: 5_000 }, help: false }],
+    [['--soak', '200,10', '--json'], { quick: false, json: true, soak: { simRuns: 200, threadsRuns: 10 }, help: false }],
   ])('parses %j', (argv, want) => {
     expect(parseBenchArgs(argv)).toEqual(want);
   });
 
   it('rejects an unknown flag with one line naming it', () => {
     expect(() => parseBenchArgs(['--fast'])).toThrow(/unknown argument '--fast'/);
+    expect(() => parseBenchArgs(['--soak', 'lots'])).toThrow(/--soak: 'lots' is not accepted: expected SIM_RUNS,THREADS_RUNS/);
+    expect(() => parseBenchArgs(['--soak', '--quick'])).toThrow(/either --quick or --soak/);
   });
+
+  it('the soak samples memory at warm-up, middle and end of each engine and judges growth', async () => {
+    const r = await runSoak({ simRuns: 200, threadsRuns: 6, progress: () => {} });
+    expect(r.sim!.runs).toBe(200);
+    expect(r.sim!.samples.map((x) => x.label)).toEqual(['warm', 'middle', 'end']);
+    for (const x of r.sim!.samples) expect(x.heapMb).toBeGreaterThan(0);
+    expect(Object.values(r.sim!.outcomes).reduce((a, b) => a + b, 0)).toBe(200);
+    expect(r.sim!.outcomes.threw).toBeUndefined();
+    expect(r.sim!.leak).toBe(r.sim!.heapGrowth > 0.1 || r.sim!.rssGrowth > 0.1);
+    expect(r.threads!.runs).toBe(6);
+    expect(renderSoak(r)).toMatch(/growth from warm-up to end: heap [+-]\d/);
+  }, 120_000);
 });

@@ -152,13 +152,16 @@ async function main(argv: string[]): Promise<void> {
       'run the benchmark suite (bench/) and print its table',
       (c) => c
         .option('quick', { type: 'boolean', describe: 'the reduced suite (under 30 s)' })
+        .option('soak', { type: 'string', describe: 'soak instead: SIM_RUNS,THREADS_RUNS in one process (default 100000,5000), heap and RSS at warm-up, middle and end; exit 1 on >10% growth' })
         .option('out', { type: 'string', describe: 'directory for the result files (default bench/results)' })
         .option('write', { type: 'boolean', default: true, describe: 'write the result files (--no-write: only print)' })
-        .example('$0 bench --quick --json', 'the reduced suite as JSON'),
+        .example('$0 bench --quick --json', 'the reduced suite as JSON')
+        .example('$0 bench --soak 20000,1000', 'a shorter soak: memory growth over 21,000 runs'),
       async (a) => {
         // The suite measures both engines with its own seeds: the global run flags do not apply.
         for (const f of ['engine', 'seed']) if (flagGiven(f)) throw new InputError(`--${f}`, 'bench measures both engines with fixed seeds; it takes only --quick, --json, --out, --no-write');
-        const argv = [...(a.quick ? ['--quick'] : []), ...(a.json ? ['--json'] : []), ...(a.write === false ? ['--no-write'] : []), ...(a.out !== undefined ? ['--out', String(a.out)] : [])];
+        const soak = a.soak === undefined ? [] : a.soak === '' ? ['--soak'] : ['--soak', String(a.soak)];
+        const argv = [...(a.quick ? ['--quick'] : []), ...soak, ...(a.json ? ['--json'] : []), ...(a.write === false ? ['--no-write'] : []), ...(a.out !== undefined ? ['--out', String(a.out)] : [])];
         process.exitCode = await benchCommand(argv);
       },
     )

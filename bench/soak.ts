@@ -1,0 +1,130 @@
+/**
+ * Soak (issue 8): many runs in one process, watching for growth. By default
+ * 100,000 sim runs, then 5,000 threads runs, round-robin over the presets
+ * (every wedge mode, parallel panics, reboot and power-off races, the
+ * interrupt pipeline) with a new seed per run. Heap (after a full GC), RSS
+ * and external memory are sampled after the warm-up, at the middle and at
+ * the end of each engine's share; growth beyond 10% from the warm-up sample
+ * to the end is a leak to fix, and the report says so.
+ *
+ * Presets that run for long in host time on purpose (the workload and
+ * entry-test ones: millions of instructions) are left out: they would make
+ * the soak hours long without touching any code the others do not.
+ */
+import v8 from 'node:v8';
+import vm from 'node:vm';
+import { runScenario } from '../src/scenarios/run.js';
+import { PRESETS } from '../src/scenarios/presets.js';
+import type { EngineName } from '../src/machine/config.js';
+import { hostMs } from './host.js';
+
+export const SOAK_DEFAULTS = { simRuns: 100_000, threadsRuns: 5_000 } as const;
+/** Growth from the warm-up sample to the end above this is reported as a leak. */
+export const SOAK_GROWTH_LIMIT = 0.10;
+
+export interface MemorySample {
+  readonly label: 'warm' | 'middle' | 'end';
+  readonly runs: number;
+  readonly heapMb: number;
+  readonly rssMb: number;
+  readonly externalMb: number;
+}
+
+export interface SoakEngineReport {
+  readonly engine: EngineName;
+  readonly runs: number;
+  readonly warmupRuns: number;
+  readonly seconds: number;
+  readonly runsPerSec: number;
+  /** Outcome counts (a run that throws counts as `threw`). */
+  readonly outcomes: Record<string, number>;
+  readonly samples: readonly MemorySample[];
+  /** (end - warm) / warm, heap after GC and RSS. */
+  readonly heapGrowth: number;
+  readonly rssGrowth: number;
+  readonly leak: boolean;
+}
+
+export interface SoakReport {
+  readonly sim: SoakEngineReport | null;
+  readonly threads: SoakEngineReport | null;
+}
+
+const SLOW = /^(workload-panic|preempt-da-masked|pipeline-entry-test)/;
+export const SOAK_PRESETS = PRESETS.filter((p) => !SLOW.test(p.name));
+
+let gcFn: (() => void) | null = null;
+/** A full GC (exposed at run time: the bench is not started with --expose-gc). */
+function fullGc(): void {
+  if (!gcFn) {
+    v8.setFlagsFromString('--expose-gc');
+    gcFn = vm.runInNewContext('gc') as () => void;
+  }
+  gcFn();
+  gcFn();
+}
+
+function sample(label: MemorySample['label'], runs: number): MemorySample {
+  fullGc();
+  const m = process.memoryUsage();
+  const mb = (b: number): number => Math.round((b / (1024 * 1024)) * 10) / 10;
+  return { label, runs, heapMb: mb(m.heapUsed), rssMb: mb(m.rss), externalMb: mb(m.external) };
+}
+
+async function soakEngine(engine: EngineName, runs: number, progress: (l: string) => void): Promise<SoakEngineReport> {
+  const warmupRuns = Math.min(runs, Math.max(SOAK_PRESETS.length * 10, Math.floor(runs / 50)));
+  const outcomes: Record<string, number> = {};
+  const samples: MemorySample[] = [];
+  const mid = warmupRuns + Math.floor((runs - warmupRuns) / 2);
+  const t0 = hostMs();
+  let lastReport = t0;
+  for (let i = 0; i < runs; i++) {
+    if (i === warmupRuns) samples.push(sample('warm', i));
+    if (i === mid && mid > warmupRuns) samples.push(sample('middle', i));
+    const p = SOAK_PRESETS[i % SOAK_PRESETS.length]!;
+    let outcome: string;
+    try {
+      outcome = (await runScenario(p.scenario, { engine, seed: i + 1 })).outcome;
+    } catch {
+      outcome = 'threw';
+    }
+    outcomes[outcome] = (outcomes[outcome] ?? 0) + 1;
+    const now = hostMs();
+    if (now - lastReport > 10_000) {
+      lastReport = now;
+      progress(`bench: soak ${engine}: ${i + 1} of ${runs} runs, ${((i + 1) / ((now - t0) / 1000)).toFixed(0)} runs/s, RSS ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MB`);
+    }
+  }
+  const seconds = (hostMs() - t0) / 1000;
+  samples.push(sample('end', runs));
+  const warm = samples.find((s) => s.label === 'warm') ?? samples[0]!;
+  const end = samples[samples.length - 1]!;
+  const heapGrowth = (end.heapMb - warm.heapMb) / warm.heapMb;
+  const rssGrowth = (end.rssMb - warm.rssMb) / warm.rssMb;
+  return {
+    engine, runs, warmupRuns, seconds, runsPerSec: runs / seconds, outcomes, samples,
+    heapGrowth, rssGrowth, leak: heapGrowth > SOAK_GROWTH_LIMIT || rssGrowth > SOAK_GROWTH_LIMIT,
+  };
+}
+
+/** Runs the soak: `simRuns` sim runs, then `threadsRuns` threads runs (0 skips an engine). */
+export async function runSoak(o: { simRuns: number; threadsRuns: number; progress?: (l: string) => void }): Promise<SoakReport> {
+  const progress = o.progress ?? ((l: string) => process.stderr.write(`${l}\n`));
+  const sim = o.simRuns > 0 ? await soakEngine('sim', o.simRuns, progress) : null;
+  const threads = o.threadsRuns > 0 ? await soakEngine('threads', o.threadsRuns, progress) : null;
+  return { sim, threads };
+}
+
+const pct = (x: number): string => `${x >= 0 ? '+' : ''}${(x * 100).toFixed(1)}%`;
+
+export function renderSoak(r: SoakReport): string {
+  const out: string[] = [];
+  for (const e of [r.sim, r.threads]) {
+    if (!e) continue;
+    out.push(`soak, ${e.engine} engine: ${e.runs} runs (${e.warmupRuns} warm-up) in ${e.seconds.toFixed(0)} s, ${e.runsPerSec.toFixed(1)} runs/s; outcomes ${Object.entries(e.outcomes).map(([k, n]) => `${k} ${n}`).join(', ')}`);
+    out.push('  sample   after runs   heap (after GC)   RSS        external');
+    for (const s of e.samples) out.push(`  ${s.label.padEnd(7)}  ${String(s.runs).padStart(10)}   ${`${s.heapMb} MB`.padStart(15)}   ${`${s.rssMb} MB`.padStart(8)}   ${`${s.externalMb} MB`.padStart(8)}`);
+    out.push(`  growth from warm-up to end: heap ${pct(e.heapGrowth)}, RSS ${pct(e.rssGrowth)} (limit +${SOAK_GROWTH_LIMIT * 100}%): ${e.leak ? 'LEAK' : 'holds'}`);
+  }
+  return out.join('\n');
+}
