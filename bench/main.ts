@@ -121,7 +121,7 @@ export async function benchCommand(a: BenchCommandArgs, print: (s: string) => vo
   if (a.soak) {
     const s = await runSoak(a.soak);
     const g = gitInfo();
-    const meta = { suite: 'soak', date: new Date().toISOString(), commit: `${g.commit}${g.dirty ? '-dirty' : ''}`, node: process.version, ...a.soak };
+    const meta = { suite: 'soak', date: new Date().toISOString(), commit: g.dirty && !g.commit.endsWith('-dirty') ? `${g.commit}-dirty` : g.commit, node: process.version, ...a.soak };
     print(a.json ? JSON.stringify({ meta, ...s }, null, 2) : `smpstop bench --soak, ${meta.date}, commit ${meta.commit}, node ${meta.node}\n${renderSoak(s)}`);
     if (a.out !== null) {
       const dir = a.out ?? join(packageRoot(), 'bench', 'results');

@@ -13,6 +13,7 @@ import { parseScenario } from '../dist/src/scenarios/schema.js';
 import { runScenario } from '../dist/src/scenarios/run.js';
 import { PRESETS } from '../dist/src/scenarios/presets.js';
 import { distFile } from '../dist/src/paths.js';
+import { parseFlags, RunFlagsSchema, StressFlagsSchema, ReplayFlagsSchema, BenchFlagsSchema } from '../dist/src/cli/flags.js';
 
 const CLI = distFile('src/cli/main.ts');
 const OUTCOMES = ['reset', 'poweroff', 'kexec', 'hung', 'guest-time-limit', 'fault'];
@@ -149,6 +150,13 @@ describe('the CLI rejects bad input with exit code 2 and one line', () => {
     ['--seed negative', ['run', '--seed', '-3'], /--seed: "-3" is not accepted/],
     ['unknown kernel variant', ['run', '--kernel', 'v5'], /kernel\.variant: unknown kernel variant 'v5'/],
     ['--quirk unknown', ['run', '--quirk', 'turbo'], /--quirk: 'turbo' is not accepted: expected one of/],
+    ['--entry unknown', ['run', '--entry', 'fast'], /--entry: 'fast' is not an entry variant: expected one of generic-preempt/],
+    ['--workload not a CPU', ['run', '--workload', 'x'], /--workload: "x" is not accepted: expected an integer from 0 to 511/],
+    ['stress --shard K > N', ['stress', '--shard', '3/2'], /--shard: '3\/2' is not accepted: expected K\/N/],
+    ['stress --cpus MIN > MAX', ['stress', '--cpus', '9..4'], /--cpus: '9\.\.4' is not accepted: MIN must not exceed MAX/],
+    ['stress --duration garbage', ['stress', '--duration', 'soon'], /--duration: 'soon' is not accepted/],
+    ['replay --budget 0', ['replay', 'x.json', '--budget', '0'], /--budget: "0" is not accepted: expected an integer from 1 to 1000000/],
+    ['bench --soak garbage', ['bench', '--soak', 'lots'], /--soak: "lots" is not accepted: expected SIM_RUNS,THREADS_RUNS/],
   ];
   it.each(rows)('%s', (_n, args, re) => {
     const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 60_000 });
@@ -158,5 +166,25 @@ describe('the CLI rejects bad input with exit code 2 and one line', () => {
     expect(lines[0]).toMatch(/^smpstop: /);
     expect(lines[0]).toMatch(re);
     expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+});
+
+describe('every flag value is judged by its command\'s schema', () => {
+  // What yargs can hand over for a flag: strings, numbers, booleans, arrays of them.
+  const value = fc.oneof(fc.string(), fc.integer(), fc.double(), fc.boolean(), fc.array(fc.oneof(fc.string(), fc.integer()), { maxLength: 3 }));
+  const schemas = [['run', RunFlagsSchema], ['stress', StressFlagsSchema], ['replay', ReplayFlagsSchema], ['bench', BenchFlagsSchema]] as const;
+  it.each(schemas)('%s: any value is accepted or rejected in one line naming the flag', (_n, schema) => {
+    const names = Object.keys(schema.shape);
+    fc.assert(fc.property(fc.constantFrom(...names), value, (name, v) => {
+      const args: Record<string, unknown> = { file: 'x.json', [name]: v };
+      try {
+        parseFlags(schema, args);
+      } catch (e) {
+        const err = e as Error & { code?: string };
+        expect(err.code).toBe('bad-input');
+        expect(err.message.startsWith(`--${name}: `)).toBe(true);
+        expect(err.message.includes('\n')).toBe(false);
+      }
+    }), { numRuns: 1500 });
   });
 });

@@ -6,6 +6,9 @@ import { InputError } from '../errors.js';
 import { WEDGE_MODES, TRIGGER_KINDS } from '../kernel/runtime.js';
 import { QUIRK_NAMES } from '../../firmware/quirks.js';
 import type { SchedulerSpec } from '../machine/scheduler.js';
+import type { SchedulerChoice } from '../stress/campaign.js';
+import { variantNames } from '../kernel/variants/index.js';
+import { ENTRY_VARIANT_NAMES } from '../kernel/config.js';
 
 export function parseIntFlag(flag: string, v: unknown, lo: number, hi: number): number {
   const n = typeof v === 'number' ? v : typeof v === 'string' && /^-?\d+$/.test(v.trim()) ? Number(v) : NaN;
@@ -72,4 +75,40 @@ export function parseFault(v: string): { cpu: number; fault: string; atUs?: numb
 /** Whether `--NAME` was given on the command line (not just defaulted by yargs). */
 export function flagGiven(name: string): boolean {
   return process.argv.some((x) => x === `--${name}` || x.startsWith(`--${name}=`));
+}
+
+/** --entry VARIANT (kernel.entry). */
+export function parseEntryFlag(v: string): string {
+  if (!(ENTRY_VARIANT_NAMES as readonly string[]).includes(v)) {
+    throw new InputError('--entry', `'${v}' is not an entry variant: expected one of ${ENTRY_VARIANT_NAMES.join(', ')}`);
+  }
+  return v;
+}
+
+/** The run budget given when neither --iterations nor --duration is. */
+export const DEFAULT_ITERATIONS = 2000;
+/** Largest --iterations accepted. */
+export const MAX_ITERATIONS = 100_000_000;
+
+/** --duration 90, 90s, 500ms, 5m, 2h -> ms. */
+export function parseDuration(v: unknown): number {
+  const s = String(v).trim();
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(s);
+  const mult = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const;
+  const ms = m ? Number(m[1]) * mult[(m[2] ?? 's') as keyof typeof mult] : NaN;
+  if (!m || !(ms > 0) || ms > 30 * 86_400_000) throw new InputError('--duration', `'${s}' is not accepted: expected a positive time up to 30 days, e.g. 60s, 500ms, 5m, 2h (a bare number is seconds)`);
+  return ms;
+}
+
+export function parseKernels(v: string): string[] {
+  const names = v.split(',').map((x) => x.trim()).filter((x) => x !== '');
+  const known = variantNames();
+  if (names.length === 0) throw new InputError('--kernel', `'${v}' is not accepted: expected one or more of ${known.join(', ')}, comma-separated`);
+  for (const n of names) if (!known.includes(n)) throw new InputError('--kernel', `'${n}' is not accepted: expected one or more of ${known.join(', ')}, comma-separated`);
+  return [...new Set(names)];
+}
+
+export function parseSchedulerChoice(v: string): SchedulerChoice {
+  if (v === 'random' || v === 'pct' || v === 'mixed') return v;
+  throw new InputError('--scheduler', `'${v}' is not accepted: expected random, pct (PCT with depth 2-4 drawn per run) or mixed (one third PCT)`);
 }

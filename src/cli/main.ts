@@ -17,6 +17,7 @@ import { loadModules } from '../api/modules.js';
 import { shutdownThreadsEngine } from '../machine/threads.js';
 import { SmpstopError, InputError } from '../errors.js';
 import { flagGiven } from './args.js';
+import { parseFlags, BenchFlagsSchema } from './flags.js';
 import { readFileSync } from 'node:fs';
 import { packageRoot } from '../paths.js';
 
@@ -159,7 +160,9 @@ async function main(argv: string[]): Promise<void> {
         .example('$0 bench --soak 20000,1000', 'a shorter soak: memory growth over 21,000 runs'),
       async (a) => {
         // The suite measures both engines with its own seeds: the global run flags do not apply.
-        for (const f of ['engine', 'seed']) if (flagGiven(f)) throw new InputError(`--${f}`, 'bench measures both engines with fixed seeds; it takes only --quick, --json, --out, --no-write');
+        for (const f of ['engine', 'seed']) if (flagGiven(f)) throw new InputError(`--${f}`, 'bench measures both engines with fixed seeds; it takes only --quick, --soak, --json, --out, --no-write');
+        parseFlags(BenchFlagsSchema, a);
+        if (a.quick && a.soak !== undefined) throw new InputError('--soak', 'give either --quick or --soak, not both');
         const soak = a.soak === undefined ? [] : a.soak === '' ? ['--soak'] : ['--soak', String(a.soak)];
         const argv = [...(a.quick ? ['--quick'] : []), ...soak, ...(a.json ? ['--json'] : []), ...(a.write === false ? ['--no-write'] : []), ...(a.out !== undefined ? ['--out', String(a.out)] : [])];
         process.exitCode = await benchCommand(argv);

@@ -18,7 +18,8 @@
  */
 import { formatSummary } from './summary.js';
 import { writeArtifacts } from './run.js';
-import { flagGiven, parseIntFlag } from './args.js';
+import { flagGiven } from './args.js';
+import { parseFlags, ReplayFlagsSchema } from './flags.js';
 import { InputError } from '../errors.js';
 import {
   loadReplayFile, attempt, searchSim, checkFlaky, writeReplayFile, minPath, simPath, failureKeys, hangKind, type Attempt, type ReplayFile,
@@ -45,8 +46,9 @@ export const DEFAULT_SHRINK_BUDGET = 400;
 const sched = (s: SchedulerSpec): string => (s.kind === 'pct' ? `pct:${s.depth ?? 3}` : 'random');
 
 export async function replayCommandLine(a: ReplayArgs, print: (s: string) => void): Promise<number> {
-  const budgetArg = a.budget !== undefined ? parseIntFlag('budget', a.budget, 1, 1_000_000) : undefined;
-  const flaky = a['check-flaky'] !== undefined ? parseIntFlag('check-flaky', a['check-flaky'], 1, 1_000_000) : undefined;
+  const f = parseFlags(ReplayFlagsSchema, a);
+  const budgetArg = f.budget;
+  const flaky = f['check-flaky'];
   if (a.seed !== undefined) throw new InputError('--seed', 'replay takes its seed from the replay file; edit the file or use smpstop run --seed');
   const rf = loadReplayFile(a.file);
   const out: string[] = [];

@@ -10,14 +10,12 @@ import { InputError } from '../errors.js';
 import { getPreset, PRESETS } from '../scenarios/presets.js';
 import { parseScenario, type Scenario, type ScenarioInput } from '../scenarios/schema.js';
 import { runScenarioDetailed, type RunOptions, type RunDetails } from '../scenarios/run.js';
-import { parseWedge, parseTrigger, parseQuirk, parseIpiDelay, parseScheduler, parseIntFlag, parseFault } from './args.js';
+import { parseFlags, RunFlagsSchema } from './flags.js';
 import { formatSummary } from './summary.js';
 import { loadModules } from '../api/modules.js';
 import { writeChromeTrace, toTextTimeline } from '../trace/export.js';
 import { buildVmcore, formatVmcoreSummary, vmcoreSummary } from '../vmcore/vmcore.js';
 import { buildSymbolFile } from '../vmcore/symbols.js';
-import { MAX_CPUS } from '../machine/shared.js';
-import { ENTRY_VARIANT_NAMES } from '../kernel/config.js';
 import type { EngineName } from '../machine/config.js';
 
 /** Reads --scenario: inline JSON, a JSON file, or a preset name. */
@@ -44,13 +42,6 @@ export function loadScenarioArg(arg: string | undefined): { input: ScenarioInput
   throw new InputError('--scenario', `'${v}' is neither a file, inline JSON, nor a preset (presets: ${PRESETS.map((x) => x.name).join(', ')})`);
 }
 
-/** --entry VARIANT (kernel.entry). */
-export function parseEntryFlag(v: string): string {
-  if (!(ENTRY_VARIANT_NAMES as readonly string[]).includes(v)) {
-    throw new InputError('--entry', `'${v}' is not an entry variant: expected one of ${ENTRY_VARIANT_NAMES.join(', ')}`);
-  }
-  return v;
-}
 
 export interface RunArgs {
   scenario?: string;
@@ -85,50 +76,50 @@ export interface RunArgs {
   'log-all'?: boolean;
 }
 
-/** Applies the flags to the scenario document, then validates the result. */
+/** Applies the flags (validated by RunFlagsSchema) to the scenario document, then validates the result. */
 export function scenarioFromArgs(a: RunArgs): Scenario {
-  const { input, source } = loadScenarioArg(a.scenario);
+  const f = parseFlags(RunFlagsSchema, a);
+  const { input, source } = loadScenarioArg(f.scenario);
   if (typeof input !== 'object' || input === null || Array.isArray(input)) throw new InputError('--scenario', `${source}: expected a JSON object`);
   const s = structuredClone(input) as Record<string, any>;
-  if (a.cpus !== undefined) s.cpus = parseIntFlag('cpus', a.cpus, 1, MAX_CPUS);
+  if (f.cpus !== undefined) s.cpus = f.cpus;
   const kernel = { ...(s.kernel ?? {}) };
-  if (a.kernel !== undefined) kernel.variant = a.kernel;
-  if (a['pseudo-nmi'] !== undefined) kernel.pseudoNmi = a['pseudo-nmi'];
-  if (a.kdump !== undefined) kernel.kdump = a.kdump;
-  if (a['hotplug-cpu'] !== undefined) kernel.hotplugCpu = a['hotplug-cpu'];
-  if (a.entry !== undefined) kernel.entry = parseEntryFlag(a.entry);
-  if (a['irq-pipeline'] !== undefined) kernel.irqPipeline = a['irq-pipeline'];
-  if (a['post-notifiers'] !== undefined) kernel.crashKexecPostNotifiers = a['post-notifiers'];
-  if (a['panic-timeout'] !== undefined) kernel.panicTimeout = parseIntFlag('panic-timeout', a['panic-timeout'], -1, 3600);
+  if (f.kernel !== undefined) kernel.variant = f.kernel;
+  if (f['pseudo-nmi'] !== undefined) kernel.pseudoNmi = f['pseudo-nmi'];
+  if (f.kdump !== undefined) kernel.kdump = f.kdump;
+  if (f['hotplug-cpu'] !== undefined) kernel.hotplugCpu = f['hotplug-cpu'];
+  if (f.entry !== undefined) kernel.entry = f.entry;
+  if (f['irq-pipeline'] !== undefined) kernel.irqPipeline = f['irq-pipeline'];
+  if (f['post-notifiers'] !== undefined) kernel.crashKexecPostNotifiers = f['post-notifiers'];
+  if (f['panic-timeout'] !== undefined) kernel.panicTimeout = f['panic-timeout'];
   s.kernel = kernel;
   const firmware = { ...(s.firmware ?? {}) };
-  if (a.sdei !== undefined) {
-    firmware.sdei = a.sdei;
-    kernel.sdeiDriver = a.sdei;
+  if (f.sdei !== undefined) {
+    firmware.sdei = f.sdei;
+    kernel.sdeiDriver = f.sdei;
   }
-  if (a.quirk?.length) firmware.quirks = a.quirk.map(parseQuirk);
+  if (f.quirk?.length) firmware.quirks = f.quirk;
   s.firmware = firmware;
-  const wedges = (a.wedge ?? []).map(parseWedge);
-  const delays = (a['ipi-delay'] ?? []).map(parseIpiDelay);
-  const custom = (a.fault ?? []).map(parseFault);
-  if (wedges.length || delays.length || custom.length) s.faults = [...wedges, ...delays, ...custom];
-  if (a.trigger?.length) s.triggers = a.trigger.map(parseTrigger);
-  if (a.workload?.length) s.workload = a.workload.map((w) => parseIntFlag('workload', w, 0, MAX_CPUS - 1));
+  const faults = [...(f.wedge ?? []), ...(f['ipi-delay'] ?? []), ...(f.fault ?? [])];
+  if (faults.length) s.faults = faults;
+  if (f.trigger?.length) s.triggers = f.trigger;
+  if (f.workload?.length) s.workload = f.workload;
   const limits = { ...(s.limits ?? {}) };
-  if (a['guest-time-limit'] !== undefined) limits.guestTimeMs = parseIntFlag('guest-time-limit', a['guest-time-limit'], 1, 3_600_000);
-  if (a['max-instructions'] !== undefined) limits.maxInstructions = parseIntFlag('max-instructions', a['max-instructions'], 1, 1e12);
-  if (a['host-timeout'] !== undefined) limits.hostTimeoutMs = parseIntFlag('host-timeout', a['host-timeout'], 1, 86_400_000);
+  if (f['guest-time-limit'] !== undefined) limits.guestTimeMs = f['guest-time-limit'];
+  if (f['max-instructions'] !== undefined) limits.maxInstructions = f['max-instructions'];
+  if (f['host-timeout'] !== undefined) limits.hostTimeoutMs = f['host-timeout'];
   s.limits = limits;
   return parseScenario(s, source);
 }
 
 export function runOptionsFromArgs(a: RunArgs): RunOptions {
+  const f = parseFlags(RunFlagsSchema, a);
   return {
     engine: a.engine,
-    seed: a.seed === undefined ? 1 : parseIntFlag('seed', a.seed, 0, 2 ** 32 - 1),
-    ...(a.scheduler ? { scheduler: parseScheduler(a.scheduler) } : {}),
-    ...(a['trace-records'] !== undefined ? { traceRecords: parseIntFlag('trace-records', a['trace-records'], 16, 1 << 20) } : {}),
-    ...(a['kernel-module']?.length ? { modules: a['kernel-module'].map((m) => resolve(m)) } : {}),
+    seed: f.seed ?? 1,
+    ...(f.scheduler ? { scheduler: f.scheduler } : {}),
+    ...(f['trace-records'] !== undefined ? { traceRecords: f['trace-records'] } : {}),
+    ...(f['kernel-module']?.length ? { modules: f['kernel-module'].map((m) => resolve(m)) } : {}),
   };
 }
 

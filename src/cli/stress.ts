@@ -9,16 +9,15 @@
 import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { InputError } from '../errors.js';
-import { flagGiven, parseCpuRange, parseIntFlag } from './args.js';
-import { MAX_CPUS } from '../machine/shared.js';
-import { variantNames } from '../kernel/variants/index.js';
-import { moduleUrl } from '../paths.js';
+import { flagGiven, DEFAULT_ITERATIONS } from './args.js';
+import { parseFlags, StressFlagsSchema } from './flags.js';
+import { loadModules } from '../api/modules.js';
 import { readCampaignFile, type CampaignFile } from '../stress/jsonl.js';
-import { parseShard, shardLabel, WHOLE, type Shard } from '../stress/shard.js';
+import { shardLabel, WHOLE, type Shard } from '../stress/shard.js';
 import { runCampaign, type StressSummary } from '../stress/runner.js';
 import { defaultJobs } from '../stress/pool.js';
 import { failureText } from '../stress/progress.js';
-import type { CampaignOptions, SchedulerChoice } from '../stress/campaign.js';
+import type { CampaignOptions } from '../stress/campaign.js';
 import type { EngineName } from '../machine/config.js';
 
 export interface StressArgs {
@@ -40,33 +39,6 @@ export interface StressArgs {
   'kernel-module'?: string[];
 }
 
-/** The run budget given when neither --iterations nor --duration is. */
-export const DEFAULT_ITERATIONS = 2000;
-/** Largest --iterations accepted. */
-export const MAX_ITERATIONS = 100_000_000;
-
-/** --duration 90, 90s, 500ms, 5m, 2h -> ms. */
-export function parseDuration(v: unknown): number {
-  const s = String(v).trim();
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(s);
-  const mult = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const;
-  const ms = m ? Number(m[1]) * mult[(m[2] ?? 's') as keyof typeof mult] : NaN;
-  if (!m || !(ms > 0) || ms > 30 * 86_400_000) throw new InputError('--duration', `'${s}' is not accepted: expected a positive time up to 30 days, e.g. 60s, 500ms, 5m, 2h (a bare number is seconds)`);
-  return ms;
-}
-
-export function parseKernels(v: string): string[] {
-  const names = v.split(',').map((x) => x.trim()).filter((x) => x !== '');
-  const known = variantNames();
-  if (names.length === 0) throw new InputError('--kernel', `'${v}' is not accepted: expected one or more of ${known.join(', ')}, comma-separated`);
-  for (const n of names) if (!known.includes(n)) throw new InputError('--kernel', `'${n}' is not accepted: expected one or more of ${known.join(', ')}, comma-separated`);
-  return [...new Set(names)];
-}
-
-function parseSchedulerChoice(v: string): SchedulerChoice {
-  if (v === 'random' || v === 'pct' || v === 'mixed') return v;
-  throw new InputError('--scheduler', `'${v}' is not accepted: expected random, pct (PCT with depth 2-4 drawn per run) or mixed (one third PCT)`);
-}
 
 export interface ResolvedStress {
   readonly options: CampaignOptions;
@@ -82,20 +54,18 @@ const same = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.str
 
 /** Validates every flag (and the resumed file) before anything runs. */
 export async function resolveStressArgs(a: StressArgs): Promise<ResolvedStress> {
-  const modules = (a['kernel-module'] ?? []).map((m) => resolve(m));
-  for (const m of modules) {
-    if (!existsSync(m)) throw new InputError('--kernel-module', `${m} does not exist`);
-    await import(moduleUrl(m));
-  }
-  const seed = a.seed === undefined ? 1 : parseIntFlag('seed', a.seed, 0, 2 ** 32 - 1);
-  const cpus = a.cpus === undefined ? { min: 2, max: 8 } : parseCpuRange(a.cpus, MAX_CPUS);
-  const kernels = a.kernel === undefined ? ['final'] : parseKernels(a.kernel);
-  const scheduler = a.scheduler === undefined ? 'random' : parseSchedulerChoice(a.scheduler);
-  if (a.iterations !== undefined && a.duration !== undefined) throw new InputError('--duration', 'give either --iterations or --duration, not both');
-  const iterations = a.iterations !== undefined ? parseIntFlag('iterations', a.iterations, 1, MAX_ITERATIONS) : undefined;
-  const durationMs = a.duration !== undefined ? parseDuration(a.duration) : undefined;
-  const jobs = a.jobs === undefined ? defaultJobs() : parseIntFlag('jobs', a.jobs, 0, 256);
-  const shard = a.shard === undefined ? WHOLE : parseShard(a.shard);
+  // Modules first: they may define the variants --kernel names.
+  const modules = await loadModules(a['kernel-module'] ?? [], '--kernel-module');
+  const f = parseFlags(StressFlagsSchema, a);
+  const seed = f.seed ?? 1;
+  const cpus = f.cpus ?? { min: 2, max: 8 };
+  const kernels = f.kernel ?? ['final'];
+  const scheduler = f.scheduler ?? 'random';
+  if (f.iterations !== undefined && f.duration !== undefined) throw new InputError('--duration', 'give either --iterations or --duration, not both');
+  const iterations = f.iterations;
+  const durationMs = f.duration;
+  const jobs = f.jobs ?? defaultJobs();
+  const shard = f.shard ?? WHOLE;
   const options: CampaignOptions = { seed, cpus, kernels, quirks: a.quirks ?? false, engine: a.engine, scheduler, modules };
 
   if (a.resume !== undefined) {

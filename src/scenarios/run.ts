@@ -99,5 +99,8 @@ export async function runScenarioDetailed(input: ScenarioInput | Scenario, o: Ru
 }
 
 export async function runScenario(input: ScenarioInput | Scenario, o: RunOptions = {}): Promise<RunResult> {
-  return (await runScenarioDetailed(input, o)).result;
+  const d = await runScenarioDetailed(input, o);
+  // The result is plain data: nothing reads this machine again (MachineShared.recycle says why threads only).
+  if (d.result.engine === 'threads' && !d.machine.fault) d.machine.shared.recycle();
+  return d.result;
 }
