@@ -38,6 +38,8 @@ export interface SoakEngineReport {
   readonly runsPerSec: number;
   /** Outcome counts (a run that throws counts as `threw`). */
   readonly outcomes: Record<string, number>;
+  /** The first few runs that ended with a model fault or threw: what to replay. */
+  readonly faults: readonly { readonly preset: string; readonly seed: number; readonly message: string }[];
   readonly samples: readonly MemorySample[];
   /** (end - warm) / warm, heap after GC and RSS. */
   readonly heapGrowth: number;
@@ -64,7 +66,11 @@ function fullGc(): void {
   gcFn();
 }
 
-function sample(label: MemorySample['label'], runs: number): MemorySample {
+async function sample(label: MemorySample['label'], runs: number): Promise<MemorySample> {
+  // ArrayBuffer backing stores (each machine's shared buffers) are freed after the GC, on V8's
+  // platform threads: right after gc() up to ~40 MB of dead machines still counts in RSS. Settle first.
+  fullGc();
+  await new Promise((r) => setTimeout(r, 250));
   fullGc();
   const m = process.memoryUsage();
   const mb = (b: number): number => Math.round((b / (1024 * 1024)) * 10) / 10;
@@ -78,19 +84,23 @@ async function soakEngine(engine: EngineName, runs: number, progress: (l: string
   // and is flat after (227-229 MB to 3,250 runs). So 2 runs in 5 are warm-up there.
   const warmupRuns = Math.min(runs, Math.max(SOAK_PRESETS.length * 10, Math.floor(engine === 'threads' ? (runs * 2) / 5 : runs / 50)));
   const outcomes: Record<string, number> = {};
+  const faults: { preset: string; seed: number; message: string }[] = [];
   const samples: MemorySample[] = [];
   const mid = warmupRuns + Math.floor((runs - warmupRuns) / 2);
   const t0 = hostMs();
   let lastReport = t0;
   for (let i = 0; i < runs; i++) {
-    if (i === warmupRuns) samples.push(sample('warm', i));
-    if (i === mid && mid > warmupRuns) samples.push(sample('middle', i));
+    if (i === warmupRuns) samples.push(await sample('warm', i));
+    if (i === mid && mid > warmupRuns) samples.push(await sample('middle', i));
     const p = SOAK_PRESETS[i % SOAK_PRESETS.length]!;
     let outcome: string;
     try {
-      outcome = (await runScenario(p.scenario, { engine, seed: i + 1 })).outcome;
-    } catch {
+      const r = await runScenario(p.scenario, { engine, seed: i + 1 });
+      outcome = r.outcome;
+      if (r.fault && faults.length < 5) faults.push({ preset: p.name, seed: i + 1, message: `cpu ${r.fault.cpu}: ${r.fault.message}` });
+    } catch (e) {
       outcome = 'threw';
+      if (faults.length < 5) faults.push({ preset: p.name, seed: i + 1, message: e instanceof Error ? e.message : String(e) });
     }
     outcomes[outcome] = (outcomes[outcome] ?? 0) + 1;
     const now = hostMs();
@@ -100,13 +110,13 @@ async function soakEngine(engine: EngineName, runs: number, progress: (l: string
     }
   }
   const seconds = (hostMs() - t0) / 1000;
-  samples.push(sample('end', runs));
+  samples.push(await sample('end', runs));
   const warm = samples.find((s) => s.label === 'warm') ?? samples[0]!;
   const end = samples[samples.length - 1]!;
   const heapGrowth = (end.heapMb - warm.heapMb) / warm.heapMb;
   const rssGrowth = (end.rssMb - warm.rssMb) / warm.rssMb;
   return {
-    engine, runs, warmupRuns, seconds, runsPerSec: runs / seconds, outcomes, samples,
+    engine, runs, warmupRuns, seconds, runsPerSec: runs / seconds, outcomes, faults, samples,
     heapGrowth, rssGrowth, leak: heapGrowth > SOAK_GROWTH_LIMIT || rssGrowth > SOAK_GROWTH_LIMIT,
   };
 }
@@ -128,6 +138,7 @@ export function renderSoak(r: SoakReport): string {
     out.push(`soak, ${e.engine} engine: ${e.runs} runs (${e.warmupRuns} warm-up) in ${e.seconds.toFixed(0)} s, ${e.runsPerSec.toFixed(1)} runs/s; outcomes ${Object.entries(e.outcomes).map(([k, n]) => `${k} ${n}`).join(', ')}`);
     out.push('  sample   after runs   heap (after GC)   RSS        external');
     for (const s of e.samples) out.push(`  ${s.label.padEnd(7)}  ${String(s.runs).padStart(10)}   ${`${s.heapMb} MB`.padStart(15)}   ${`${s.rssMb} MB`.padStart(8)}   ${`${s.externalMb} MB`.padStart(8)}`);
+    for (const f of e.faults) out.push(`  fault: preset ${f.preset}, seed ${f.seed}: ${f.message}`);
     out.push(`  growth from warm-up to end: heap ${pct(e.heapGrowth)}, RSS ${pct(e.rssGrowth)} (limit +${SOAK_GROWTH_LIMIT * 100}%): ${e.leak ? 'LEAK' : 'holds'}`);
   }
   return out.join('\n');

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { packageRoot } from '../dist/src/paths.js';
 import { drawRun, runSeed, rungDeadlinesUs, type CampaignOptions } from '../dist/src/stress/campaign.js';
+import { runScenario } from '../dist/src/scenarios/run.js';
 import { inShard, parseShard, shardSize } from '../dist/src/stress/shard.js';
 import { readCampaignFile } from '../dist/src/stress/jsonl.js';
 import { resolveStressArgs, type StressArgs } from '../dist/src/cli/stress.js';
@@ -81,6 +82,38 @@ describe('drawing', () => {
     expect(shapes.get('panic')).toBeGreaterThan(300);
     for (const s of ['parallel-panic', 'wedged-panic', 'reboot-vs-panic', 'reboot', 'poweroff']) expect(shapes.get(s) ?? 0).toBeGreaterThan(30);
     expect(drawRun(opts({ quirks: true }), 3).scenario.firmware.quirks).toBeDefined();
+  });
+
+  it('draws what it always did without --entry/--irq-pipeline, and entry-test runs with them', () => {
+    // Without the options nothing new is drawn, so recorded campaigns keep their run i.
+    const plain = Array.from({ length: 300 }, (_, i) => drawRun(opts(), i));
+    expect(plain.some((d) => d.shape === 'entry-test' || d.scenario.entryTest)).toBe(false);
+    const withEntry = Array.from({ length: 300 }, (_, i) => drawRun(opts({ entry: ['generic-preempt', 'split-exit'] }), i));
+    const tests = withEntry.filter((d) => d.shape === 'entry-test');
+    expect(tests.length).toBeGreaterThan(30);
+    for (const d of withEntry) expect(['generic-preempt', 'split-exit']).toContain(d.scenario.kernel.entry);
+    for (const d of tests) {
+      expect(d.scenario.entryTest!.cpus).toHaveLength(1);
+      expect(d.scenario.entryTest!.wakers).toHaveLength(1);
+      // No CPU holds off interrupts for long beside a busy entry test.
+      expect(d.scenario.faults.every((f) => 'inject' in f)).toBe(true);
+    }
+    const piped = Array.from({ length: 300 }, (_, i) => drawRun(opts({ irqPipeline: true }), i));
+    for (const d of piped) {
+      expect(d.scenario.kernel.irqPipeline).toBe(true);
+      expect(d.scenario.kernel.pseudoNmi).toBe(false);
+    }
+  });
+
+  it('an entry-test run of generic-preempt finds preempt-with-da-masked, and split-exit does not', async () => {
+    const o = opts({ entry: ['generic-preempt'] });
+    let i = 0;
+    let d = drawRun(o, i);
+    while (!(d.shape === 'entry-test' && d.scenario.entryTest!.fault === 'uaccess' && !d.scenario.kernel.pseudoNmi)) d = drawRun(o, ++i);
+    const bug = await runScenario(d.scenario, { engine: 'sim', seed: d.seed });
+    expect(bug.violations.map((v) => v.id), bug.replay).toContain('preempt-with-da-masked');
+    const fixed = await runScenario({ ...d.scenario, kernel: { ...d.scenario.kernel, entry: 'split-exit' } }, { engine: 'sim', seed: d.seed });
+    expect(fixed.violations.map((v) => v.id), fixed.replay).not.toContain('preempt-with-da-masked');
   });
 
   it('puts IPI delays and late panics near the rung deadlines', () => {

@@ -6,6 +6,7 @@
  * Ctrl-C stops the CLI: nothing new starts, runs in flight get 1.5 s.
  */
 import { existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { ENTRY_VARIANT_NAMES } from '../kernel/config.js';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { InputError } from '../errors.js';
@@ -37,6 +38,10 @@ export interface CampaignOptions {
   readonly kernels?: readonly string[];
   /** Draw firmware quirks too (default false). */
   readonly quirks?: boolean;
+  /** arm64 exception-exit code versions to draw from (`kernel.entry`; default: the kernel's, split-exit). */
+  readonly entry?: readonly string[];
+  /** Every run with the Dovetail interrupt pipeline (default false; pseudo-NMI is then never drawn). */
+  readonly irqPipeline?: boolean;
   /** Engine of every run (default 'sim'). */
   readonly engine?: EngineName;
   /** Sim scheduler: 'random' (default), 'pct' (depth 2-4 drawn per run), 'mixed' (one third PCT). */
@@ -137,7 +142,15 @@ export async function runCampaign(o: CampaignOptions = {}): Promise<CampaignResu
   const durationMs = o.durationMs !== undefined ? int('durationMs', o.durationMs, 1, 30 * 86_400_000) : undefined;
   const jobs = o.jobs === undefined ? defaultJobs() : int('jobs', o.jobs, 0, 256);
   const shard = o.shard === undefined ? WHOLE : { n: int('shard.n', o.shard.n, 1, MAX_SHARDS), k: int('shard.k', o.shard.k, 1, o.shard.n) };
-  const options: DrawOptions = { seed, cpus, kernels, quirks: o.quirks ?? false, engine, scheduler, modules };
+  const entry = o.entry === undefined ? undefined : [...new Set(o.entry)];
+  if (entry) {
+    const bad = entry.length === 0 ? '' : entry.find((e) => !(ENTRY_VARIANT_NAMES as readonly string[]).includes(e));
+    if (bad !== undefined) throw new InputError('campaign.entry', `'${bad}' is not accepted: expected one or more of ${ENTRY_VARIANT_NAMES.join(', ')}`);
+  }
+  const options: DrawOptions = {
+    seed, cpus, kernels, quirks: o.quirks ?? false, engine, scheduler, modules,
+    ...(entry ? { entry } : {}), ...(o.irqPipeline ? { irqPipeline: true } : {}),
+  };
 
   let out: string;
   let resume: ReturnType<typeof readCampaignFile> | undefined;

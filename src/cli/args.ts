@@ -112,3 +112,13 @@ export function parseSchedulerChoice(v: string): SchedulerChoice {
   if (v === 'random' || v === 'pct' || v === 'mixed') return v;
   throw new InputError('--scheduler', `'${v}' is not accepted: expected random, pct (PCT with depth 2-4 drawn per run) or mixed (one third PCT)`);
 }
+
+/** stress --entry V1,V2: the entry variants to draw from. */
+export function parseEntryList(v: string): string[] {
+  const names = [...new Set(v.split(',').map((x) => x.trim()).filter((x) => x !== ''))];
+  const bad = names.find((n) => !(ENTRY_VARIANT_NAMES as readonly string[]).includes(n));
+  if (names.length === 0 || bad !== undefined) {
+    throw new InputError('--entry', `'${bad ?? v}' is not accepted: expected one or more of ${ENTRY_VARIANT_NAMES.join(', ')}, comma-separated`);
+  }
+  return names;
+}

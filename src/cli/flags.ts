@@ -12,7 +12,7 @@ import { InputError } from '../errors.js';
 import { MAX_CPUS } from '../machine/shared.js';
 import {
   parseWedge, parseTrigger, parseIpiDelay, parseQuirk, parseScheduler, parseCpuRange, parseFault, parseEntryFlag,
-  parseDuration, parseKernels, parseSchedulerChoice, MAX_ITERATIONS,
+  parseDuration, parseKernels, parseSchedulerChoice, parseEntryList, MAX_ITERATIONS,
 } from './args.js';
 import { parseShard } from '../stress/shard.js';
 
@@ -84,6 +84,8 @@ export const StressFlagsSchema = z.object({
   seed: seed.optional(),
   cpus: via((v) => parseCpuRange(v, MAX_CPUS)).optional(),
   kernel: via(parseKernels).optional(),
+  entry: via(parseEntryList).optional(),
+  'irq-pipeline': flag.optional(),
   quirks: flag.optional(),
   iterations: intFlag(1, MAX_ITERATIONS).optional(),
   duration: via(parseDuration).optional(),

@@ -103,6 +103,8 @@ async function main(argv: string[]): Promise<void> {
       (c) => c
         .option('cpus', { type: 'string', describe: 'CPU count drawn within MIN..MAX (default 2..8)' })
         .option('kernel', { type: 'string', describe: 'kernel variant(s) to draw from, comma-separated (default final)' })
+        .option('entry', { type: 'string', describe: 'arm64 exception-exit code(s) to draw from, comma-separated: generic-preempt, own-irq-preemption, split-exit (default: split-exit)' })
+        .option('irq-pipeline', { type: 'boolean', describe: 'every run with the Dovetail interrupt pipeline (no pseudo-NMI then)' })
         .option('quirks', { type: 'boolean', describe: 'draw firmware quirks too' })
         .option('iterations', { type: 'string', describe: `runs 0..N-1 of the campaign (default ${2000})` })
         .option('duration', { type: 'string', describe: 'run for this long instead: 60s, 5m, 2h' })

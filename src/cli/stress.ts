@@ -37,6 +37,8 @@ export interface StressArgs {
   force?: boolean;
   progress?: boolean;
   'kernel-module'?: string[];
+  entry?: string;
+  'irq-pipeline'?: boolean;
 }
 
 
@@ -66,7 +68,10 @@ export async function resolveStressArgs(a: StressArgs): Promise<ResolvedStress> 
   const durationMs = f.duration;
   const jobs = f.jobs ?? defaultJobs();
   const shard = f.shard ?? WHOLE;
-  const options: CampaignOptions = { seed, cpus, kernels, quirks: a.quirks ?? false, engine: a.engine, scheduler, modules };
+  const options: CampaignOptions = {
+    seed, cpus, kernels, quirks: a.quirks ?? false, engine: a.engine, scheduler, modules,
+    ...(f.entry ? { entry: f.entry } : {}), ...(f['irq-pipeline'] ? { irqPipeline: true } : {}),
+  };
 
   if (a.resume !== undefined) {
     const file = readCampaignFile(a.resume);
@@ -78,6 +83,8 @@ export async function resolveStressArgs(a: StressArgs): Promise<ResolvedStress> 
       ['--cpus', a.cpus !== undefined && !same(cpus, h.options.cpus), `${h.options.cpus.min}..${h.options.cpus.max}`],
       ['--kernel', a.kernel !== undefined && !same(kernels, h.options.kernels), h.options.kernels.join(',')],
       ['--quirks', a.quirks !== undefined && a.quirks !== h.options.quirks, h.options.quirks],
+      ['--entry', f.entry !== undefined && !same(f.entry, h.options.entry), h.options.entry?.join(',') ?? 'the default'],
+      ['--irq-pipeline', f['irq-pipeline'] !== undefined && f['irq-pipeline'] !== (h.options.irqPipeline ?? false), h.options.irqPipeline ?? false],
       ['--scheduler', a.scheduler !== undefined && scheduler !== h.options.scheduler, h.options.scheduler],
       ['--shard', a.shard !== undefined && !same(shard, h.shard), shardLabel(h.shard)],
       ['--engine', flagGiven('engine') && a.engine !== h.options.engine, h.options.engine],
@@ -106,7 +113,7 @@ export function formatStressSummary(s: StressSummary, jobs: number): string {
   const o = s.header.options;
   const out: string[] = [];
   const rate = s.elapsedMs > 0 ? (s.runs * 1000) / s.elapsedMs : 0;
-  out.push(`smpstop stress: master seed ${o.seed}, CPUs ${o.cpus.min}..${o.cpus.max}, kernels ${o.kernels.join(',')}${o.quirks ? ', quirks' : ''}, ${o.engine} engine${o.engine === 'sim' ? (jobs === 0 ? ' (in this thread)' : ` (${jobs} jobs)`) : ''}, scheduler ${o.scheduler}${s.header.shard.n > 1 ? `, shard ${shardLabel(s.header.shard)}` : ''}`);
+  out.push(`smpstop stress: master seed ${o.seed}, CPUs ${o.cpus.min}..${o.cpus.max}, kernels ${o.kernels.join(',')}${o.entry ? `, entry ${o.entry.join(',')}` : ''}${o.irqPipeline ? ', irq pipeline' : ''}${o.quirks ? ', quirks' : ''}, ${o.engine} engine${o.engine === 'sim' ? (jobs === 0 ? ' (in this thread)' : ` (${jobs} jobs)`) : ''}, scheduler ${o.scheduler}${s.header.shard.n > 1 ? `, shard ${shardLabel(s.header.shard)}` : ''}`);
   out.push(`${s.interrupted ? 'interrupted' : 'finished'}: ${s.runs} runs in ${(s.elapsedMs / 1000).toFixed(1)} s (${rate.toFixed(1)} runs/s); ${s.recorded} recorded in ${s.out}${s.remaining ? `, ${s.remaining} to go` : ''}${s.abandoned ? `; ${s.abandoned} in flight abandoned` : ''}`);
   out.push(`outcomes: ${[...s.outcomes.entries()].sort((a, b) => b[1] - a[1]).map(([k, n]) => `${k} ${n}`).join(', ') || 'none'}`);
   out.push(`by shape: ${[...s.shapes.entries()].sort((a, b) => b[1].runs - a[1].runs).map(([k, v]) => `${k} ${v.runs}${v.failed ? ` (${v.failed} failed)` : ''}`).join(', ')}`);

@@ -40,6 +40,10 @@ export interface CampaignOptions {
   readonly scheduler: SchedulerChoice;
   /** Modules defining user kernel variants, checkers or faults. */
   readonly modules: readonly string[];
+  /** arm64 exception-exit code versions to draw from (kernel.entry); absent: the kernel's default. */
+  readonly entry?: readonly string[];
+  /** Every run with the Dovetail interrupt pipeline (kernel.irqPipeline; pseudo-NMI is then never drawn). */
+  readonly irqPipeline?: boolean;
 }
 
 /** Which race a run is aimed at (recorded with each result, for statistics). */
@@ -49,7 +53,8 @@ export type RunShape =
   | 'wedged-panic' // a hard-locked CPU panics some time after the winner (R5, R12)
   | 'reboot-vs-panic' // reboot or power-off racing a panic on a CPU with IRQs off (R7)
   | 'reboot'
-  | 'poweroff';
+  | 'poweroff'
+  | 'entry-test'; // --entry or --irq-pipeline only: kernel threads preempted out of exceptions (issue 6)
 
 export interface DrawnRun {
   readonly index: number;
@@ -173,7 +178,8 @@ export function drawRun(o: CampaignOptions, index: number): DrawnRun {
   const scheduler = drawScheduler(rng, o.scheduler);
   const n = rng.range(o.cpus.min, o.cpus.max);
   const variant = rng.pick(o.kernels);
-  const pseudoNmi = rng.bool(0.5);
+  // The draw happens either way, so the pipeline option changes nothing else about run i.
+  const pseudoNmi = rng.bool(0.5) && !o.irqPipeline; // the pipeline is not modelled with pseudo-NMI
   const sdei = rng.bool(0.85);
   const kdump = rng.bool(0.8);
   const hotplugCpu = rng.bool(0.9);
@@ -182,8 +188,11 @@ export function drawRun(o: CampaignOptions, index: number): DrawnRun {
   const quirks = o.quirks ? QUIRK_NAMES.filter(() => rng.bool(0.12)) : [];
   const deadlines = rungDeadlinesUs(pseudoNmi, sdei);
 
-  let shape = weighted(rng, SHAPES);
+  let shape: RunShape = weighted(rng, SHAPES);
   if (n < 2 && shape !== 'reboot' && shape !== 'poweroff') shape = 'panic';
+  // Entry-code campaigns also run the entry test (drawn only then: other campaigns draw what they always did).
+  if ((o.entry?.length || o.irqPipeline) && n >= 3 && rng.bool(0.3)) shape = 'entry-test';
+  let entryTest: ScenarioInput['entryTest'];
   const order = shuffled(rng, n); // CPUs in the order roles are handed out
   const T = t3(rng.range(20, 400) + rng.float()); // first trigger
   const triggers: Trigger[] = [];
@@ -220,6 +229,19 @@ export function drawRun(o: CampaignOptions, index: number): DrawnRun {
       triggers.push({ kind: 'panic', cpu: q, atUs: t3(T + lateDelay(rng, deadlines)) });
       break;
     }
+    case 'entry-test': {
+      // reference 6.6-6.9: kernel threads on one CPU keep taking synchronous exceptions while another CPU keeps
+      // setting their need_resched; sometimes a breakpoint, watchpoint or SError lands on them; then the machine stops.
+      const tc = take();
+      const wk = take();
+      entryTest = {
+        cpus: [tc], tasks: rng.range(2, 4), wakers: [wk], wakeIntervalUs: t3(logUniform(rng, 1, 10)),
+        fault: rng.pick(['uaccess', 'uaccess', 'brk', 'none'] as const),
+      };
+      if (rng.bool(0.3)) faults.push({ cpu: tc, inject: rng.pick(['breakpoint', 'watchpoint', 'serror'] as const), atUs: t3(T * rng.float()) });
+      triggers.push({ kind: weighted(rng, [['poweroff', 40], ['panic', 40], ['reboot', 20]] as const), cpu: take(), atUs: T });
+      break;
+    }
     case 'reboot-vs-panic': {
       triggers.push({ kind: rng.bool(0.8) ? 'reboot' : 'poweroff', cpu: take(), atUs: T });
       const b = take();
@@ -236,14 +258,17 @@ export function drawRun(o: CampaignOptions, index: number): DrawnRun {
   // off (a crash stop with CONFIG_HOTPLUG_CPU, no firmware quirk): a workload
   // CPU parked in cpu_park_loop keeps its tick PPI pending, so its WFI
   // completes at once and the sim engine executes the park loop instruction by
-  // instruction for the rest of the run (a model performance bug, reported;
-  // such runs end hung at the host watchdog). Workload runs are also the
-  // costly ones (their CPUs never idle), so they are a minority.
+  // instruction for the rest of the run (a model performance bug, since fixed:
+  // cpus/core.ts wakeDeadline ignores a timer deadline already past; the rule
+  // stays so that run i of a campaign stays what it was). Workload runs are
+  // also the costly ones (their CPUs never idle), so they are a minority.
   const crashStopOff = kdump && hotplugCpu && quirks.length === 0 && (shape === 'panic' || shape === 'parallel-panic' || shape === 'wedged-panic');
   const workloadRun = crashStopOff && rng.bool(0.3);
   const workload: number[] = [];
   for (const c of order) {
-    if (busy.has(c)) continue;
+    // An entry test keeps its CPUs busy: a CPU that holds off an IPI for a second would make the sim engine
+    // execute a second of entry test (on_each_cpu from a reboot notifier waits for it), so none are drawn there.
+    if (busy.has(c) || shape === 'entry-test') continue;
     const roll = rng.float();
     if (roll < 0.25) {
       // A CPU can be hot-unplugged only with CONFIG_HOTPLUG_CPU.
@@ -267,15 +292,26 @@ export function drawRun(o: CampaignOptions, index: number): DrawnRun {
     }
   }
 
+  // Drawn last: a campaign without --entry draws exactly what it did before the option existed.
+  const entry = o.entry?.length ? rng.pick(o.entry) : undefined;
   const input: ScenarioInput = {
     name: `stress ${o.seed}#${index} ${shape}`,
     cpus: n,
-    kernel: { variant, pseudoNmi, kdump, hotplugCpu, crashKexecPostNotifiers: postNotifiers, panicTimeout, sdeiDriver: sdei },
+    kernel: {
+      variant, pseudoNmi, kdump, hotplugCpu, crashKexecPostNotifiers: postNotifiers, panicTimeout, sdeiDriver: sdei,
+      ...(entry ? { entry } : {}), ...(o.irqPipeline ? { irqPipeline: true } : {}),
+    },
     firmware: { sdei, quirks },
     workload: workload.sort((a, b) => a - b),
     faults,
     triggers,
-    limits: { guestTimeMs: CAMPAIGN_GUEST_TIME_MS, maxInstructions: CAMPAIGN_MAX_INSTRUCTIONS, hostTimeoutMs: CAMPAIGN_HOST_TIMEOUT_MS },
+    ...(entryTest ? { entryTest } : {}),
+    limits: {
+      guestTimeMs: CAMPAIGN_GUEST_TIME_MS,
+      // The entry test retires millions of instructions in its few hundred microseconds.
+      maxInstructions: shape === 'entry-test' ? 8 * CAMPAIGN_MAX_INSTRUCTIONS : CAMPAIGN_MAX_INSTRUCTIONS,
+      hostTimeoutMs: CAMPAIGN_HOST_TIMEOUT_MS,
+    },
   };
   return { index, seed, shape, scheduler, scenario: parseScenario(input, `campaign run ${index}`) };
 }

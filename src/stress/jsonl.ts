@@ -57,6 +57,8 @@ const HeaderSchema = z.object({
     engine: z.enum(['sim', 'threads']),
     scheduler: z.enum(['random', 'pct', 'mixed']),
     modules: z.array(z.string()),
+    entry: z.array(z.string().min(1)).min(1).optional(),
+    irqPipeline: z.boolean().optional(),
   }).strict(),
   shard: z.object({ k: z.number().int().min(1), n: z.number().int().min(1) }).strict(),
   iterations: z.number().int().positive().optional(),
