@@ -38,7 +38,7 @@ export interface SoakEngineReport {
   readonly runsPerSec: number;
   /** Outcome counts (a run that throws counts as `threw`). */
   readonly outcomes: Record<string, number>;
-  /** The first few runs that ended with a model fault or threw: what to replay. */
+  /** The first few runs that ended with a model fault, threw or hung: what to look at. */
   readonly faults: readonly { readonly preset: string; readonly seed: number; readonly message: string }[];
   readonly samples: readonly MemorySample[];
   /** (end - warm) / warm, heap after GC and RSS. */
@@ -98,6 +98,10 @@ async function soakEngine(engine: EngineName, runs: number, progress: (l: string
       const r = await runScenario(p.scenario, { engine, seed: i + 1 });
       outcome = r.outcome;
       if (r.fault && faults.length < 5) faults.push({ preset: p.name, seed: i + 1, message: `cpu ${r.fault.cpu}: ${r.fault.message}` });
+      // A preset never hangs: a hang here is a lost wake-up or a stuck worker (what each CPU was doing).
+      if (r.outcome === 'hung' && faults.length < 5) {
+        faults.push({ preset: p.name, seed: i + 1, message: `hung (${r.reason ?? '?'}) at ${r.guestTimeUs} us: ${r.cpus.map((c) => `cpu${c.cpu} ${c.state} ${c.symbol}`).join('; ')}` });
+      }
     } catch (e) {
       outcome = 'threw';
       if (faults.length < 5) faults.push({ preset: p.name, seed: i + 1, message: e instanceof Error ? e.message : String(e) });
