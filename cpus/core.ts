@@ -50,7 +50,7 @@ import { LINE_FIQ, LINE_IRQ, LINE_NONE, lineFor, type Hppi } from '../src/gic/si
 import { GROUP0, GROUP1NS } from '../src/gic/layout.js';
 import { generateSgi } from '../src/gic/sgi.js';
 import { gicdRead, gicdWrite } from '../src/gic/distributor.js';
-import { gicrRead, gicrWrite, setPpiInput } from '../src/gic/redistributor.js';
+import { gicrRead, gicrWrite, setPpiInput, ppiInputHigh } from '../src/gic/redistributor.js';
 import {
   GICD_BASE, GICD_SIZE, GICR_BASE, GICR_STRIDE, esrDataAbort, DFSC_TRANSLATION_L0, DFSC_ALIGNMENT,
   EC_UNKNOWN, EC_BRK64, ESR_EC_SHIFT, ESR_IL, EC_BREAKPT_CUR, EC_WATCHPT_CUR, ISS_WNR,
@@ -921,10 +921,13 @@ export class CpuCore<Ctx = any> {
     if (this.waitDeadline < d) d = this.waitDeadline;
     if (this.injectAt < d) d = this.injectAt;
     const t = this.timerDeadline();
-    // A timer that has already fired drives its PPI already (waitSatisfied polled it before the CPU
-    // slept): whether that interrupt wakes the wait is the GIC's and PSTATE's business. Waking again
-    // for a past deadline would spin a CPU that waits with the timer interrupt masked.
-    return t < d && t > this.clock.now() ? t : d;
+    // A timer that has fired and drives its PPI already: whether that interrupt wakes the wait is the
+    // GIC's and PSTATE's business, and waking again for a past deadline would spin a CPU that waits
+    // with the timer interrupt masked. But in the threads engine guest time moves between
+    // waitSatisfied's poll and this call: a deadline that passed in between has not driven the line
+    // yet, and must still wake the CPU (at once) so that the poll raises it.
+    if (t >= d) return d;
+    return t > this.clock.now() || !ppiInputHigh(this.m, this.cpu, 27) ? t : d;
   }
 
   private goToSleep(): number {

@@ -127,6 +127,18 @@ describe.each(ENGINES)('machine core, %s engine', (engine) => {
     }
   });
 
+  it('a token relayed 1,500 times round 4 CPUs asleep in WFE: every hand-off wakes its CPU, none is lost', async () => {
+    // Each hand-off is a wake of a sleeping CPU. In the threads engine, counting a woken CPU only
+    // after its CAS let it run and fall asleep before its waker's count landed: the idle skip then
+    // saw no runnable CPU and called the run hung (runstate.ts, "count first").
+    const rounds = 1500;
+    const r = await machineTest('relay', 4, engine, 1, { options: { iterations: rounds } });
+    expect(r.fault).toBeNull();
+    expect(r.outcome).toBe('poweroff');
+    const L = layoutOf(r);
+    for (let cpu = 0; cpu < 4; cpu++) expect(r.peek32(L.cpu(cpu, PC.SCRATCH))).toBe(rounds);
+  });
+
   it('runs 64 CPUs to completion', async () => {
     const r = await machineTest('sgi-all', 64, engine);
     expect(r.fault).toBeNull();

@@ -146,6 +146,11 @@ export function setPpiInput(m: MachineShared, pe: number, intid: number, high: b
   return ((old & bit) !== 0) !== high;
 }
 
+/** Whether a PPI's input line of PE `pe` is driven high. */
+export function ppiInputHigh(m: MachineShared, pe: number, intid: number): boolean {
+  return (Atomics.load(m.gic32, m.gicrI(pe, R.INPUT.index)) & (1 << intid)) !== 0;
+}
+
 /** Sets an SGI/PPI pending at PE `pe` (firmware re-pend, test injection) and wakes the PE. */
 export function setPrivatePending(m: MachineShared, pe: number, intid: number): void {
   Atomics.or(m.gic32, m.gicrI(pe, R.PENDING.index), 1 << intid);

@@ -7,15 +7,23 @@
  *
  *  - A waker first publishes its reason (Atomics.or into the target's ATTN
  *    word, or a GIC pending bit before that), then tries CAS(SLEEPING ->
- *    RUNNING) on the target. Only the CAS winner increments RUNNABLE and rings
- *    the doorbell, so a CPU is counted exactly once however many wake it.
+ *    RUNNING) on the target. Only the CAS winner rings the doorbell, so a CPU
+ *    is woken exactly once however many wake it.
+ *  - Count first: the waker adds to RUNNABLE (and bumps WAKE_SEQ) *before* its
+ *    CAS and gives the count back if the CAS fails, so a RUNNING CPU is always
+ *    counted. Counting after the CAS lost wake-ups: the woken CPU can see
+ *    RUNNING, run, and fall asleep again before its waker's add, taking
+ *    RUNNABLE to 0 while the waker still runs; the idle skip then called the
+ *    run hung (about 1 threads-engine run in 4,000 of the wedge presets).
  *  - A CPU going to sleep stores its wake deadline, stores SLEEPING, then
- *    re-reads ATTN: seq-cst Atomics guarantee that either the waker's CAS saw
- *    SLEEPING or this re-read sees the waker's bit, so no wake-up is lost.
- *  - The CPU whose sleep brings RUNNABLE to 0 performs the idle skip: guest
- *    time jumps to the earliest deadline among sleepers, which are then woken.
- *    If no sleeper has a deadline, nothing can ever happen again: the run is
- *    hung.
+ *    re-reads ATTN: seq-cst Atomics guarantee that either the waker's load or
+ *    CAS saw SLEEPING or this re-read sees the waker's bit, so no wake-up is lost.
+ *  - Whoever brings RUNNABLE to 0 performs the idle skip: guest time jumps to
+ *    the earliest deadline among sleepers, which are then woken. If no sleeper
+ *    has a deadline, nothing can ever happen again: the run is hung. The skip
+ *    decides on a scan of every CPU; it trusts the scan only if RUNNABLE is
+ *    still 0 and no wake was attempted meanwhile (WAKE_SEQ unchanged). A CPU
+ *    starts running only through a wake, so then nothing changed under it.
  *
  * Both engines use these functions; the threads engine then blocks in
  * Atomics.wait on the doorbell, the sim engine returns to its scheduler.
@@ -38,12 +46,28 @@ export function kick(m: MachineShared, cpu: number, bits: number): void {
 }
 
 export function wakeIfSleeping(m: MachineShared, cpu: number): boolean {
-  const rs = m.cpuI(cpu, F.RUNSTATE.index);
-  if (Atomics.compareExchange(m.cpu32, rs, RUN_SLEEPING, RUN_RUNNING) !== RUN_SLEEPING) return false;
-  // CAS winner: count it runnable before it can run and fall asleep again.
-  Atomics.add(m.ctl32, C.RUNNABLE.index, 1);
+  if (!claim(m, cpu, RUN_SLEEPING)) return false;
   ringDoorbell(m, cpu);
   return true;
+}
+
+/**
+ * Moves `cpu` from state `from` to RUNNING, counted before the move (see the
+ * protocol above). The plain load first keeps the common case, a kick at a
+ * CPU that is running, free of read-modify-writes; it is as good as a failed
+ * CAS for the lost-wake-up argument (both are seq-cst reads).
+ */
+function claim(m: MachineShared, cpu: number, from: number): boolean {
+  const rs = m.cpuI(cpu, F.RUNSTATE.index);
+  if (Atomics.load(m.cpu32, rs) !== from) return false;
+  Atomics.add(m.ctl32, C.RUNNABLE.index, 1);
+  Atomics.add(m.ctl32, C.WAKE_SEQ.index, 1);
+  if (Atomics.compareExchange(m.cpu32, rs, from, RUN_RUNNING) === from) return true;
+  // Someone else woke it (and counted it first), or the run ended: give the count back. This never
+  // takes RUNNABLE to 0 with a CPU left to skip for: a woken CPU is counted; an idle skip that
+  // lost the race rescans (idleSkip).
+  Atomics.sub(m.ctl32, C.RUNNABLE.index, 1);
+  return false;
 }
 
 export function ringDoorbell(m: MachineShared, cpu: number): void {
@@ -71,10 +95,7 @@ export function markSleeping(m: MachineShared, cpu: number, deadline: number): n
  * a reason after marking itself. `from` is the state it marked (SLEEPING or OFF).
  */
 export function selfWake(m: MachineShared, cpu: number, from: number = RUN_SLEEPING): void {
-  const rs = m.cpuI(cpu, F.RUNSTATE.index);
-  if (Atomics.compareExchange(m.cpu32, rs, from, RUN_RUNNING) === from) {
-    Atomics.add(m.ctl32, C.RUNNABLE.index, 1);
-  }
+  claim(m, cpu, from);
 }
 
 export function isSleeping(m: MachineShared, cpu: number): boolean {
@@ -92,9 +113,7 @@ export function markOff(m: MachineShared, cpu: number): number {
 /** CPU_ON: an OFF CPU becomes runnable. Returns false if it was not OFF. */
 export function powerOnKick(m: MachineShared, cpu: number, bits: number): boolean {
   Atomics.or(m.cpu32, m.cpuI(cpu, F.ATTN.index), bits);
-  const rs = m.cpuI(cpu, F.RUNSTATE.index);
-  if (Atomics.compareExchange(m.cpu32, rs, RUN_OFF, RUN_RUNNING) !== RUN_OFF) return false;
-  Atomics.add(m.ctl32, C.RUNNABLE.index, 1);
+  if (!claim(m, cpu, RUN_OFF)) return false;
   ringDoorbell(m, cpu);
   return true;
 }
@@ -139,50 +158,56 @@ export function endRun(m: MachineShared, outcome: Outcome, cpu: number, detail: 
  * Returns the number of CPUs woken.
  */
 export function idleSkip(m: MachineShared, clock: GuestClock, limit: number): number {
-  let min = Infinity;
-  let woken = 0;
-  for (let i = 0; i < m.ncpus; i++) {
-    const rs = Atomics.load(m.cpu32, m.cpuI(i, F.RUNSTATE.index));
-    // A sleeper (or powered-off CPU) whose ATTN word holds a reason it has not seen yet is not idle:
-    // it marked itself and is about to re-check. Wake it rather than skip time or call the run hung.
-    if (rs !== RUN_SLEEPING && rs !== RUN_OFF) continue;
-    const attn = Atomics.load(m.cpu32, m.cpuI(i, F.ATTN.index));
-    // A powered-off CPU only cares about CPU_ON (interrupts latch but do not wake it).
-    if (rs === RUN_OFF ? (attn & (ATTN_POWER | ATTN_STOP)) !== 0 : attn !== 0) {
-      if (rs === RUN_SLEEPING ? wakeIfSleeping(m, i) : powerOnKick(m, i, 0)) woken++;
+  for (;;) {
+    const seq = Atomics.load(m.ctl32, C.WAKE_SEQ.index);
+    if (Atomics.load(m.ctl32, C.RUNNABLE.index) > 0) return 0; // someone runs: it skips when it sleeps
+    let woken = 0;
+    for (let i = 0; i < m.ncpus; i++) {
+      const rs = Atomics.load(m.cpu32, m.cpuI(i, F.RUNSTATE.index));
+      // A sleeper (or powered-off CPU) whose ATTN word holds a reason it has not seen yet is not idle:
+      // it marked itself and is about to re-check. Wake it rather than skip time or call the run hung.
+      if (rs !== RUN_SLEEPING && rs !== RUN_OFF) continue;
+      const attn = Atomics.load(m.cpu32, m.cpuI(i, F.ATTN.index));
+      // A powered-off CPU only cares about CPU_ON (interrupts latch but do not wake it).
+      if (rs === RUN_OFF ? (attn & (ATTN_POWER | ATTN_STOP)) !== 0 : attn !== 0) {
+        if (rs === RUN_SLEEPING ? wakeIfSleeping(m, i) : powerOnKick(m, i, 0)) woken++;
+      }
     }
-  }
-  if (woken > 0) return woken;
-  for (let i = 0; i < m.ncpus; i++) {
-    if (Atomics.load(m.cpu32, m.cpuI(i, F.RUNSTATE.index)) !== RUN_SLEEPING) continue;
-    // The SLEEPING load above synchronises with markSleeping's store: the deadline is current.
-    const d = m.cpuF64[m.cpuF(i, F.WAKE_DEADLINE.index)]!;
-    if (d < min) min = d;
-  }
-  if (Atomics.load(m.ctl32, C.RUNNABLE.index) > 0) return 0; // someone woke meanwhile
-  if (min === Infinity) {
-    endRun(m, 'hung', -1, 0, clock.now());
-    return 0;
-  }
-  if (min > limit) {
-    clock.advanceTo(limit);
-    endRun(m, 'guest-time-limit', -1, 0, limit);
-    return 0;
-  }
-  clock.advanceTo(min);
-  Atomics.add(m.ctl32, C.JUMPS.index, 1);
-  const now = clock.now();
-  for (let i = 0; i < m.ncpus; i++) {
-    if (Atomics.load(m.cpu32, m.cpuI(i, F.RUNSTATE.index)) !== RUN_SLEEPING) continue;
-    const d = m.cpuF64[m.cpuF(i, F.WAKE_DEADLINE.index)]!;
-    if (d <= now) {
-      if (wakeIfSleeping(m, i)) woken++;
-    } else if (d !== Infinity) {
-      // Time jumped under a sleeper with a later deadline: let it recompute its host timeout.
-      ringDoorbell(m, i);
+    if (woken > 0) return woken;
+    let min = Infinity;
+    for (let i = 0; i < m.ncpus; i++) {
+      if (Atomics.load(m.cpu32, m.cpuI(i, F.RUNSTATE.index)) !== RUN_SLEEPING) continue;
+      // The SLEEPING load above synchronises with markSleeping's store: the deadline is current.
+      const d = m.cpuF64[m.cpuF(i, F.WAKE_DEADLINE.index)]!;
+      if (d < min) min = d;
     }
+    if (Atomics.load(m.ctl32, C.RUNNABLE.index) > 0) return 0; // someone woke meanwhile
+    // A wake was attempted during the scan: what it read may be stale. Nobody runs, so scan again.
+    if (Atomics.load(m.ctl32, C.WAKE_SEQ.index) !== seq) continue;
+    if (min === Infinity) {
+      endRun(m, 'hung', -1, 0, clock.now());
+      return 0;
+    }
+    if (min > limit) {
+      clock.advanceTo(limit);
+      endRun(m, 'guest-time-limit', -1, 0, limit);
+      return 0;
+    }
+    clock.advanceTo(min);
+    Atomics.add(m.ctl32, C.JUMPS.index, 1);
+    const now = clock.now();
+    for (let i = 0; i < m.ncpus; i++) {
+      if (Atomics.load(m.cpu32, m.cpuI(i, F.RUNSTATE.index)) !== RUN_SLEEPING) continue;
+      const d = m.cpuF64[m.cpuF(i, F.WAKE_DEADLINE.index)]!;
+      if (d <= now) {
+        if (wakeIfSleeping(m, i)) woken++;
+      } else if (d !== Infinity) {
+        // Time jumped under a sleeper with a later deadline: let it recompute its host timeout.
+        ringDoorbell(m, i);
+      }
+    }
+    return woken;
   }
-  return woken;
 }
 
 export function runnableCount(m: MachineShared): number {

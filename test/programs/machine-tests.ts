@@ -225,7 +225,27 @@ const busy: MainBody = function* (t) {
   yield* off(t);
 };
 
-const TESTS: Record<string, MainBody> = { 'sgi-all': sgiAll, mask, pmr, group0, nested, null: nullDeref, race, hang, busy };
+/**
+ * A token passed round the ring of CPUs `iterations` times: each CPU sleeps in
+ * WFE on the token word until it holds its number, counts the hand-off and
+ * passes it on. Every hand-off wakes a sleeping CPU, so this exercises the
+ * wake protocol (runstate.ts) thousands of times a run.
+ */
+const relay: MainBody = function* (t) {
+  const c = t.c;
+  const n = t.L.ncpus;
+  const rounds = (t.opts.iterations as number | undefined) ?? 500;
+  const token = t.L.glob(G.COUNTER);
+  const mine = t.L.cpu(t.cpu, PC.SCRATCH);
+  for (let r = 0; r < rounds; r++) {
+    yield* waitWord(t, token, (v) => v === t.cpu);
+    yield c.str(mine, r + 1);
+    yield c.str(token, (t.cpu + 1) % n);
+  }
+  yield* finish(t);
+};
+
+const TESTS: Record<string, MainBody> = { 'sgi-all': sgiAll, mask, pmr, group0, nested, null: nullDeref, race, hang, busy, relay };
 
 export default function machineTest(opts: TestOptions, geometry: ProgramGeometry): GuestProgram<TCtx> {
   const body = TESTS[opts.test];
