@@ -4,6 +4,8 @@
  * vector whose FIRST instruction reads the guest clock, so an SGI's latency is
  * measured from the sender's instruction to the handler's first instruction.
  *
+ * The bring-up is the shared bare-metal one (src/machine/bare-metal.ts).
+ *
  * Programs (option `bench`):
  *  - `busy`: CPU 0 retires `iterations` NOPs between two clock reads, then
  *    powers the machine off; other CPUs park in WFI.
@@ -26,14 +28,13 @@
 import { guestFn, type Guest, type GuestFunction, type PlacedFn } from '../../cpus/isa.js';
 import { KernelImage } from '../../cpus/image.js';
 import { SYS } from '../../cpus/sysregs.js';
-import { mpidrOf } from '../../cpus/layout.js';
 import type { CpuCore } from '../../cpus/core.js';
-import { RAM_BASE, GICR_BASE, GICR_STRIDE, GICR_SGI_OFFSET, PAGE_SIZE } from '../../src/machine/memory.js';
+import { RAM_BASE, PAGE_SIZE } from '../../src/machine/memory.js';
+import { bringUpFunctions, waitWord } from '../../src/machine/bare-metal.js';
 import { encodeSgir, sgirForCluster } from '../../src/gic/sgi.js';
 import type { GuestProgram, ProgramGeometry } from '../../src/machine/program.js';
 
 export const TEXT_BASE = RAM_BASE + 0x20_0000;
-const PSCI_CPU_ON64 = 0xc400_0003;
 const PSCI_SYSTEM_OFF = 0x8400_0008;
 const STACK_SIZE = 0x2000;
 const PERCPU_SIZE = 0x40;
@@ -116,31 +117,6 @@ function* spinWord(t: BCtx, addr: number, pred: (v: number) => boolean): Guest<n
     const v = yield t.c.ldr(addr);
     if (pred(v)) return v;
   }
-}
-
-/** Sleeps in WFE (woken by a store to the monitored word) until `pred` holds. */
-function* waitWord(t: BCtx, addr: number, pred: (v: number) => boolean): Guest<number> {
-  for (;;) {
-    const v = yield t.c.ldxr(addr);
-    if (pred(v)) {
-      yield t.c.clrex();
-      return v;
-    }
-    yield t.c.wfe();
-  }
-}
-
-function* gicCpuInit(t: BCtx): Guest<void> {
-  const c = t.c;
-  const sgi = GICR_BASE + t.cpu * GICR_STRIDE + GICR_SGI_OFFSET;
-  // Linux gic_cpu_init: SGIs 0-7 enabled at the default IRQ priority 0xc0.
-  for (let i = 0; i < 8; i += 4) yield c.str(sgi + 0x400 + i, 0xc0c0c0c0 | 0);
-  yield c.str(sgi + 0x100, 0xff);
-  yield c.msr(SYS.ICC_PMR_EL1, 0xe0);
-  yield c.msr(SYS.ICC_BPR1_EL1, 0);
-  yield c.msr(SYS.ICC_CTLR_EL1, 0);
-  yield c.msr(SYS.ICC_IGRPEN1_EL1, 1);
-  yield c.isb();
 }
 
 const busy = function* (t: BCtx): Guest<void> {
@@ -232,46 +208,8 @@ function functions(main: (t: BCtx) => Guest<void>): { irq: GuestFunction<BCtx>; 
     yield c.eret();
   }, { size: 32 });
 
-  function* common(t: BCtx): Guest<void> {
-    const c = t.c;
-    yield c.setSp(t.L.stackTop(t.cpu));
-    yield c.msr(SYS.VBAR_EL1, t.c.image.vbar);
-    yield* gicCpuInit(t);
-    yield c.ldadd(t.L.glob(BG.ONLINE), 1);
-  }
-
-  const park = guestFn<BCtx>('cpu_park_loop', function* (t) {
-    const c = t.c;
-    const top = c.label();
-    for (;;) {
-      yield c.wfi();
-      yield c.b(top);
-    }
-  }, { size: 8 });
-
   const benchMain = guestFn<BCtx>('bench_main', (t) => main(t), { size: 64 });
-
-  const primary = guestFn<BCtx>('primary_entry', function* (t) {
-    const c = t.c;
-    yield* common(t);
-    for (let cpu = 1; cpu < t.L.ncpus; cpu++) {
-      const r = yield c.smc(PSCI_CPU_ON64, mpidrOf(cpu) & 0xffffff, t.fn.secondary_entry!.base, cpu);
-      if (r !== 0) throw new Error(`CPU_ON(${cpu}) returned ${r}`);
-    }
-    yield* waitWord(t, t.L.glob(BG.ONLINE), (v) => v === t.L.ncpus);
-    yield c.bl(t.fn.bench_main!);
-    yield c.bl(t.fn.cpu_park_loop!);
-  }, { size: 32 });
-
-  const secondary = guestFn<BCtx>('secondary_entry', function* (t) {
-    const c = t.c;
-    yield* common(t);
-    yield* waitWord(t, t.L.glob(BG.ONLINE), (v) => v === t.L.ncpus);
-    yield c.bl(t.fn.bench_main!);
-    yield c.bl(t.fn.cpu_park_loop!);
-  }, { size: 32 });
-
-  return { irq, fns: [primary, secondary, benchMain, park] };
+  return { irq, fns: [...bringUpFunctions<BCtx>({ online: BG.ONLINE, main: 'bench_main' }), benchMain] };
 }
 
 export default function benchProgram(opts: BenchProgramOptions, geometry: ProgramGeometry): GuestProgram<BCtx> {

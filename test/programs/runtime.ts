@@ -1,22 +1,21 @@
 /**
- * A minimal bare-metal runtime for the machine-level test programs (not the
- * Linux model): boot through PSCI CPU_ON, a Linux-like GIC CPU-interface
- * set-up, exception vectors that save pt_regs, count interrupts and record
- * synchronous exceptions, and an SDEI handler that records what it was
- * entered with.
+ * The runtime of the machine-level test programs (not the Linux model): the
+ * shared bare-metal bring-up (src/machine/bare-metal.ts: PSCI CPU_ON, a
+ * Linux-like GIC CPU-interface set-up), exception vectors that save pt_regs,
+ * count interrupts and record synchronous exceptions, and an SDEI handler
+ * that records what it was entered with.
  */
 import { guestFn, type Guest, type GuestFunction, type PlacedFn } from '../../cpus/isa.js';
 import { KernelImage } from '../../cpus/image.js';
 import { SYS } from '../../cpus/sysregs.js';
-import { mpidrOf } from '../../cpus/layout.js';
 import type { CpuCore } from '../../cpus/core.js';
-import { RAM_BASE, GICR_BASE, GICR_STRIDE, GICR_SGI_OFFSET, PAGE_SIZE } from '../../src/machine/memory.js';
+import { RAM_BASE, PAGE_SIZE } from '../../src/machine/memory.js';
+import { bringUpFunctions, waitWord, gicCpuInit } from '../../src/machine/bare-metal.js';
 import { sgirForCluster } from '../../src/gic/sgi.js';
 import { PT_REGS } from '../../cpus/ptregs.js';
 import type { GuestProgram } from '../../src/machine/program.js';
 
 export const TEXT_BASE = RAM_BASE + 0x20_0000;
-export const PSCI_CPU_ON64 = 0xc400_0003;
 export const PSCI_SYSTEM_OFF = 0x8400_0008;
 export const STACK_SIZE = 0x4000;
 export const PERCPU_SIZE = 0x400;
@@ -68,16 +67,7 @@ export type MainBody = (t: TCtx) => Guest;
 /** Global words. */
 export const G = { ONLINE: 0x0, READY: 0x4, DONE: 0x8, COUNTER: 0xc, PHASE: 0x10, RESULT: 0x18 } as const;
 
-export function* waitWord(t: TCtx, addr: number, pred: (v: number) => boolean): Guest<number> {
-  for (;;) {
-    const v = yield t.c.ldxr(addr);
-    if (pred(v)) {
-      yield t.c.clrex();
-      return v;
-    }
-    yield t.c.wfe();
-  }
-}
+export { waitWord, gicCpuInit };
 
 /**
  * Waits until the word at `addr` satisfies `pred`, sleeping in WFI between
@@ -97,20 +87,6 @@ export function* waitIrqWord(t: TCtx, addr: number, pred: (v: number) => boolean
     yield c.wfi();
     yield c.daifClr(2);
   }
-}
-
-export function* gicCpuInit(t: TCtx): Guest<void> {
-  const c = t.c;
-  const sgi = GICR_BASE + t.cpu * GICR_STRIDE + GICR_SGI_OFFSET;
-  // Linux gic_cpu_init: SGIs 0-7 enabled at the default IRQ priority 0xc0 (Non-secure view).
-  for (let i = 0; i < 8; i += 4) yield c.str(sgi + 0x400 + i, 0xc0c0c0c0 | 0);
-  yield c.str(sgi + 0x100, 0xff);
-  // gic_cpu_sys_reg_init: PMR = 0xe0 (unmasked), BPR1 = 0, EOImode 0, Group 1 enabled.
-  yield c.msr(SYS.ICC_PMR_EL1, 0xe0);
-  yield c.msr(SYS.ICC_BPR1_EL1, 0);
-  yield c.msr(SYS.ICC_CTLR_EL1, 0);
-  yield c.msr(SYS.ICC_IGRPEN1_EL1, 1);
-  yield c.isb();
 }
 
 export function* sendSgi(t: TCtx, target: number, intid: number): Guest<void> {
@@ -185,51 +161,20 @@ function buildFunctions(main: MainBody): { vectors: { offset: number; fn: GuestF
     throw new Error('SDEI_EVENT_COMPLETE returned');
   }, { size: 64 });
 
-  const park = guestFn<TCtx>('cpu_park_loop', function* (t) {
-    const c = t.c;
-    const top = c.label();
-    for (;;) {
-      yield c.wfe();
-      yield c.wfi();
-      yield c.b(top);
-    }
-  }, { size: 8 });
-
-  function* common(t: TCtx): Guest<void> {
-    const c = t.c;
-    yield c.setSp(t.L.stackTop(t.cpu));
-    yield c.msr(SYS.VBAR_EL1, t.L.image.vbar);
-    yield c.msr(SYS.TPIDR_EL1, t.cpu);
-    yield* gicCpuInit(t);
-  }
-
-  const primary = guestFn<TCtx>('primary_entry', function* (t) {
-    const c = t.c;
-    yield* common(t);
-    yield c.ldadd(t.L.glob(G.ONLINE), 1);
-    for (let cpu = 1; cpu < t.L.ncpus; cpu++) {
-      const r = yield c.smc(PSCI_CPU_ON64, mpidrOf(cpu) & 0xffffff, t.fn.secondary_entry!.base, cpu);
-      if (r !== 0) throw new Error(`CPU_ON(${cpu}) returned ${r}`);
-    }
-    yield* waitWord(t, t.L.glob(G.ONLINE), (v) => v === t.L.ncpus);
-    yield c.bl(t.fn.test_main!);
-    yield c.bl(t.fn.cpu_park_loop!);
-  }, { size: 64 });
-
-  const secondary = guestFn<TCtx>('secondary_entry', function* (t) {
-    const c = t.c;
-    yield* common(t);
-    yield c.ldadd(t.L.glob(G.ONLINE), 1);
-    yield* waitWord(t, t.L.glob(G.ONLINE), (v) => v === t.L.ncpus);
-    yield c.bl(t.fn.test_main!);
-    yield c.bl(t.fn.cpu_park_loop!);
-  }, { size: 64 });
+  const bringUp = bringUpFunctions<TCtx>({
+    online: G.ONLINE,
+    main: 'test_main',
+    setup: function* (t) {
+      yield t.c.msr(SYS.TPIDR_EL1, t.cpu);
+    },
+    size: 64,
+  });
 
   const testMain = guestFn<TCtx>('test_main', (t) => main(t), { size: 256 });
 
   return {
     vectors: [{ offset: 0x200, fn: sync }, { offset: 0x280, fn: irq }],
-    functions: [primary, secondary, testMain, handleIrq, sdei, park],
+    functions: [...bringUp, testMain, handleIrq, sdei],
   };
 }
 
