@@ -7,7 +7,6 @@ import { writeFile } from 'node:fs/promises';
 import { writeChromeTrace, toTextTimeline } from '../trace/export.js';
 import { buildVmcore } from '../vmcore/vmcore.js';
 import { buildSymbolFile } from '../vmcore/symbols.js';
-import { traceContext, vmcoreinfoText } from '../cli/run.js';
 import type { RunDetails } from '../scenarios/run.js';
 
 /**
@@ -64,4 +63,21 @@ export async function writeVmcore(run: RunDetails, path: string, o: { readonly u
     await writeFile(symbols, buildSymbolFile(run.machine.image));
   }
   return { path, symbols, notes: v.notes, missing: v.missing, warnings: v.warnings, bytes: v.bytes.length };
+}
+
+export function traceContext(d: RunDetails): Parameters<typeof toTextTimeline>[1] {
+  const log = new Map(d.facts.log.map((l) => [l.seq, l.text]));
+  return { image: d.machine.image, logLine: (i: number) => log.get(i), endTime: d.machine.guestTimeNs, ncpus: d.machine.shared.ncpus };
+}
+
+export function vmcoreinfoText(d: RunDetails): string {
+  const s = d.result.scenario;
+  return [
+    `OSRELEASE=smpstop-${s.kernel.variant}`,
+    'PAGESIZE=4096',
+    `SYMBOL(_text)=${d.machine.image.textBase.toString(16)}`,
+    `NUMBER(nr_cpu_ids)=${s.cpus}`,
+    `CRASHTIME=${Math.round(d.machine.guestTimeNs / 1e9)}`,
+    '',
+  ].join('\n');
 }

@@ -4,7 +4,7 @@
  * optionally writes a Perfetto trace and a vmcore.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { InputError } from '../errors.js';
 import { getPreset, PRESETS } from '../scenarios/presets.js';
@@ -13,9 +13,8 @@ import { runScenarioDetailed, type RunOptions, type RunDetails } from '../scenar
 import { parseFlags, RunFlagsSchema } from './flags.js';
 import { formatSummary } from './summary.js';
 import { loadModules } from '../api/modules.js';
-import { writeChromeTrace, toTextTimeline } from '../trace/export.js';
-import { buildVmcore, formatVmcoreSummary, vmcoreSummary } from '../vmcore/vmcore.js';
-import { buildSymbolFile } from '../vmcore/symbols.js';
+import { formatVmcoreSummary, vmcoreSummary } from '../vmcore/vmcore.js';
+import { writeTrace, writeVmcore, timeline } from '../api/artifacts.js';
 import type { EngineName } from '../machine/config.js';
 
 /** Reads --scenario: inline JSON, a JSON file, or a preset name. */
@@ -123,49 +122,23 @@ export function runOptionsFromArgs(a: RunArgs): RunOptions {
   };
 }
 
-/** Writes the --trace and --vmcore files of a run; returns lines to print. */
+/** Writes the --trace and --vmcore files of a run (through the library's writers); returns lines to print. */
 export async function writeArtifacts(d: RunDetails, tracePath: string | undefined, vmcorePath: string | undefined, uniquePids: boolean): Promise<string[]> {
   const lines: string[] = [];
   if (tracePath) {
-    const { bytes } = await writeChromeTrace(tracePath, d.machine.trace(), traceContext(d));
+    const { bytes } = await writeTrace(d, tracePath);
     lines.push(`trace: ${tracePath} (${(bytes / 1024).toFixed(0)} KiB; open it in https://ui.perfetto.dev)`);
   }
   if (vmcorePath) {
-    const L = d.program.layout;
-    const m = d.machine.shared;
-    const v = buildVmcore({
-      ram: m.ramU8,
-      ramBase: m.map.ramBase,
-      crashNotes: Array.from({ length: m.ncpus }, (_, cpu) => ({ cpu, addr: L.crashNotes(cpu) })),
-      vmcoreinfo: vmcoreinfoText(d),
-      uniquePids,
-    });
-    await writeFile(vmcorePath, v.bytes);
-    const sym = `${vmcorePath}.vmlinux`;
-    await writeFile(sym, buildSymbolFile(d.machine.image));
+    const v = await writeVmcore(d, vmcorePath, { uniquePids });
+    const sym = v.symbols!;
     lines.push(`vmcore: ${vmcorePath} (${v.notes.length} NT_PRSTATUS notes${v.missing.length ? `; no note for CPUs ${v.missing.join(', ')}` : ''}), symbols: ${sym}`);
     for (const w of v.warnings) lines.push(`  note: ${w}`);
-    for (const l of formatVmcoreSummary(vmcoreSummary(v.bytes), { symbolize: (pc) => d.machine.image.symbolize(pc), cpus: v.notes })) lines.push(`  ${l}`);
+    const summary = vmcoreSummary(await readFile(vmcorePath));
+    for (const l of formatVmcoreSummary(summary, { symbolize: (pc) => d.machine.image.symbolize(pc), cpus: v.notes })) lines.push(`  ${l}`);
     lines.push(`  gdb-multiarch -q -ex 'file ${sym}' -ex 'core-file ${vmcorePath}' -ex 'info threads'`);
   }
   return lines;
-}
-
-export function traceContext(d: RunDetails): Parameters<typeof toTextTimeline>[1] {
-  const log = new Map(d.facts.log.map((l) => [l.seq, l.text]));
-  return { image: d.machine.image, logLine: (i: number) => log.get(i), endTime: d.machine.guestTimeNs, ncpus: d.machine.shared.ncpus };
-}
-
-export function vmcoreinfoText(d: RunDetails): string {
-  const s = d.result.scenario;
-  return [
-    `OSRELEASE=smpstop-${s.kernel.variant}`,
-    'PAGESIZE=4096',
-    `SYMBOL(_text)=${d.machine.image.textBase.toString(16)}`,
-    `NUMBER(nr_cpu_ids)=${s.cpus}`,
-    `CRASHTIME=${Math.round(d.machine.guestTimeNs / 1e9)}`,
-    '',
-  ].join('\n');
 }
 
 export async function runCommand(a: RunArgs, print: (s: string) => void): Promise<number> {
@@ -180,7 +153,7 @@ export async function runCommand(a: RunArgs, print: (s: string) => void): Promis
     print(formatSummary(d.result, { logAll: a['log-all'] ?? false }));
     if (!a.trace) {
       print('\ntimeline (last events per CPU; --trace FILE for the whole run in Perfetto):');
-      print(toTextTimeline(d.machine.trace(), traceContext(d), { last: 12 }));
+      print(timeline(d, { last: 12 }));
     }
     for (const l of artifacts) print(l);
   }
