@@ -880,12 +880,7 @@ export class CpuCore<Ctx = any> {
     }
     // ESR: EC Watchpoint (current EL), WnR, DFSC 0b100010 (debug exception).
     if (!this.debugMatch('watchpoint', addr, ((EC_WATCHPT_CUR << ESR_EC_SHIFT) | ESR_IL | (WRITES[op] ? ISS_WNR : 0) | 0x22) >>> 0)) return false;
-    this.excFar = addr;
-    this.excOff = VEC_SYNC;
-    this.retryOp = op;
-    this.retryA = addr;
-    this.retryB = a;
-    this.retryC = b;
+    this.abortAndRetry(op, addr, a, b);
     this.wpStepOver = true;
     return true;
   }
@@ -1198,14 +1193,22 @@ export class CpuCore<Ctx = any> {
     // Synchronous data abort (reference section 5.2; DDI0487 D17.2.37): ESR.EC = DABT_CUR, FAR = address.
     const inRam = addr - this.ramBase >= 0 && addr - this.ramBase < this.ramBytes;
     this.excEsr = esrDataAbort(WRITES[op]!, inRam ? DFSC_ALIGNMENT : DFSC_TRANSLATION_L0);
+    this.abortAndRetry(op, addr, a, b);
+    this.trace?.emit(T.DATA_ABORT, addr, this.currentPc());
+    return OP_EXC;
+  }
+
+  /**
+   * The memory access `op` at `addr` takes a synchronous exception (ESR already set, FAR = addr)
+   * and is retried once the handler returns to it (ELR = the access).
+   */
+  private abortAndRetry(op: number, addr: number, a: number, b: number): void {
     this.excFar = addr;
     this.excOff = VEC_SYNC;
     this.retryOp = op;
     this.retryA = addr;
     this.retryB = a;
     this.retryC = b;
-    this.trace?.emit(T.DATA_ABORT, addr, this.currentPc());
-    return OP_EXC;
   }
 
   private doRetry(): number {
