@@ -96,7 +96,11 @@ describe('benchmark suite', () => {
   it('the soak samples memory at warm-up, middle and end of each engine and judges growth', async () => {
     const r = await runSoak({ simRuns: 200, threadsRuns: 6, progress: () => {} });
     expect(r.sim!.runs).toBe(200);
-    expect(r.sim!.samples.map((x) => x.label)).toEqual(['warm', 'middle', 'end']);
+    const labels = r.sim!.samples.map((x) => x.label);
+    expect(labels[0]).toBe('warm');
+    expect(labels.at(-1)).toBe('end');
+    expect(labels.filter((l) => l === 'middle')).toHaveLength(1);
+    expect(labels.filter((l) => l === 'step').length).toBeGreaterThanOrEqual(1);
     for (const x of r.sim!.samples) expect(x.heapMb).toBeGreaterThan(0);
     expect(Object.values(r.sim!.outcomes).reduce((a, b) => a + b, 0)).toBe(200);
     expect(r.sim!.outcomes.threw).toBeUndefined();
