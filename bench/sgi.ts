@@ -2,10 +2,12 @@
  * SGI latency in the threads engine, from the sender's instruction (a clock
  * read right before the ICC_SGI1R_EL1 write) to the first instruction of the
  * target's IRQ handler, with the target asleep in WFI or busy retiring NOPs;
- * next to the runtime's limit measured in the same process: a bare
+ * next to the runtime's limits measured in the same process: a bare
  * Atomics.wait/notify ping-pong between two worker threads, one way, with the
  * same gap before each send so that the receiver has been asleep as long as
- * the SGI target.
+ * the SGI target; and for the busy target, the same ping-pong with the
+ * receiver spinning on Atomics.load (the cost of moving a cache line from one
+ * host core to the other, which no cross-thread signal can beat).
  *
  * Both ends stamp with the same host monotonic clock (the threads engine's
  * guest clock is host time at scale 1, and the sender CPU never sleeps, so no
@@ -24,6 +26,10 @@ export interface SgiFigures {
   readonly bareFutexOneWayUs: number;
   readonly bareFutexP99Us: number;
   readonly ratioSleeping: number;
+  readonly bareSpinOneWayUs: number;
+  readonly bareSpinP99Us: number;
+  /** busyMedianUs / bareSpinOneWayUs. */
+  readonly ratioBusy: number;
   readonly samples: number;
   readonly gapUs: number;
 }
@@ -40,12 +46,13 @@ export async function sgiLatenciesNs(kind: 'sleep' | 'busy', samples: number, ga
  * The ping-pong worker (CommonJS, evaluated), kept running across batches.
  * Round i: the sender spins `gap` ns (the receiver is asleep in Atomics.wait
  * meanwhile), stamps, stores and notifies; the receiver stamps on return from
- * Atomics.wait. Then the roles swap for the pong. Words: 0 pings, 1 pongs,
- * 2 start barrier, 3 rounds requested so far, 4 rounds done, 5 stop.
+ * Atomics.wait (or, with `spin`, on seeing the store while spinning). Then the
+ * roles swap for the pong. Words: 0 pings, 1 pongs, 2 start barrier, 3 rounds
+ * requested so far, 4 rounds done, 5 stop.
  */
 const PING_PONG_WORKER = `
 const { workerData } = require('node:worker_threads');
-const { sab, role, cap, gapNs } = workerData;
+const { sab, role, cap, gapNs, spin } = workerData;
 const w = new Int32Array(sab, 0, 8);
 const sent = new Float64Array(sab, 32, 2);
 const lat = new Float64Array(sab, 64, 2 * cap);
@@ -61,7 +68,7 @@ function receive(word, v, slot) {
   for (;;) {
     const cur = Atomics.load(w, word);
     if (cur === v) break;
-    Atomics.wait(w, word, cur);
+    if (!spin) Atomics.wait(w, word, cur);
   }
   lat[slot] = now() - sent[word];
 }
@@ -81,19 +88,22 @@ for (;;) {
 }
 `;
 
-/** Two worker threads ping-ponging with Atomics.wait/notify: the bare limit of the sleeping-SGI latency. */
+/**
+ * Two worker threads ping-ponging with Atomics.wait/notify: the bare limit of the sleeping-SGI
+ * latency; with `spin`, receivers spin on Atomics.load instead: the bare limit of the busy one.
+ */
 export class PingPong {
   private readonly w: Int32Array;
   private readonly lat: Float64Array;
   private readonly exits: Promise<void>[];
   private done = 0;
 
-  private constructor(private readonly cap: number, gapNs: number) {
+  private constructor(private readonly cap: number, gapNs: number, spin: boolean) {
     const sab = new SharedArrayBuffer(64 + 16 * cap);
     this.w = new Int32Array(sab, 0, 8);
     this.lat = new Float64Array(sab, 64, 2 * cap);
     this.exits = [0, 1].map((role) => {
-      const wk = new Worker(PING_PONG_WORKER, { eval: true, workerData: { sab, role, cap, gapNs } });
+      const wk = new Worker(PING_PONG_WORKER, { eval: true, workerData: { sab, role, cap, gapNs, spin } });
       return new Promise<void>((res, rej) => {
         wk.once('exit', (code) => (code === 0 ? res() : rej(new Error(`ping-pong worker exited with ${code}`))));
         wk.once('error', rej);
@@ -102,8 +112,8 @@ export class PingPong {
   }
 
   /** Starts the two workers; `cap` bounds the rounds over the object's life. */
-  static async start(cap: number, gapNs: number): Promise<PingPong> {
-    const p = new PingPong(cap, gapNs);
+  static async start(cap: number, gapNs: number, spin = false): Promise<PingPong> {
+    const p = new PingPong(cap, gapNs, spin);
     await p.waitWord(2, 2);
     return p;
   }
@@ -130,6 +140,9 @@ export class PingPong {
 
   async stop(): Promise<void> {
     Atomics.store(this.w, 5, 1);
+    // Word 3 changes too: a worker between its stop check and Atomics.wait(w, 3, target) would
+    // otherwise sleep through the notify.
+    Atomics.store(this.w, 3, -1);
     Atomics.notify(this.w, 3);
     await Promise.all(this.exits);
   }
@@ -142,6 +155,7 @@ export async function measureSgi(cfg: BenchConfig): Promise<SgiFigures> {
   const per = Math.ceil(n / batches);
   const pp = await PingPong.start(cfg.sgiWarmupRun + batches * per, cfg.sgiGapNs);
   const bare: number[] = [];
+  const spin: number[] = [];
   const sleeping: number[] = [];
   const busy: number[] = [];
   try {
@@ -162,17 +176,32 @@ export async function measureSgi(cfg: BenchConfig): Promise<SgiFigures> {
   } finally {
     await pp.stop();
   }
+  // The spinning pair runs last, on its own: interleaved with the others, its two spinning threads
+  // kept the host cores out of their idle states and the next futex batch ran 4 times faster than
+  // the rest, which skewed the sleeping ratio.
+  const sp = await PingPong.start(skip + batches * per, cfg.sgiGapNs, true);
+  try {
+    await sp.rounds(skip);
+    spin.push(...await sp.rounds(batches * per));
+  } finally {
+    await sp.stop();
+  }
   const us = (x: number): number => x / 1000;
   const bareMedian = us(median(bare));
   const sleepingMedian = us(median(sleeping));
+  const spinMedian = us(median(spin));
+  const busyMedian = us(median(busy));
   return {
     sleepingMedianUs: sleepingMedian,
     sleepingP99Us: us(quantile(sleeping, 0.99)),
-    busyMedianUs: us(median(busy)),
+    busyMedianUs: busyMedian,
     busyP99Us: us(quantile(busy, 0.99)),
     bareFutexOneWayUs: bareMedian,
     bareFutexP99Us: us(quantile(bare, 0.99)),
     ratioSleeping: sleepingMedian / bareMedian,
+    bareSpinOneWayUs: spinMedian,
+    bareSpinP99Us: us(quantile(spin, 0.99)),
+    ratioBusy: busyMedian / spinMedian,
     samples: sleeping.length,
     gapUs: cfg.sgiGapNs / 1000,
   };

@@ -41,7 +41,7 @@ const TINY: BenchConfig = {
 
 const REQUIRED = [
   'instructions.simPerSec', 'instructions.threadsPerSec', 'instructions.bareGeneratorPerSec', 'instructions.ratioSim', 'instructions.ratioThreads',
-  'sgi.sleepingMedianUs', 'sgi.sleepingP99Us', 'sgi.busyMedianUs', 'sgi.busyP99Us', 'sgi.bareFutexOneWayUs', 'sgi.ratioSleeping',
+  'sgi.sleepingMedianUs', 'sgi.sleepingP99Us', 'sgi.busyMedianUs', 'sgi.busyP99Us', 'sgi.bareFutexOneWayUs', 'sgi.ratioSleeping', 'sgi.bareSpinOneWayUs', 'sgi.ratioBusy',
   'wake.allHandlersUs', 'wake.bareFanoutUs', 'wake.ratio',
   'idle.hostCpuPercent',
   'scenarios.simPerSec', 'scenarios.threadsPerSec',
