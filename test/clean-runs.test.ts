@@ -25,6 +25,10 @@ const CLEAN: [string, object, string][] = [
   ['reboot', { cpus: 4, triggers: [{ kind: 'reboot', cpu: 0, atUs: 100 }] }, 'reset'],
   ['reboot from CPU 2 under workloads', { cpus: 4, workload: [1, 3], triggers: [{ kind: 'reboot', cpu: 2, atUs: 2000 }] }, 'reset'],
   ['power-off', { cpus: 4, triggers: [{ kind: 'poweroff', cpu: 1, atUs: 100 }] }, 'poweroff'],
+  // CPU 0 idles until its own (later) trigger with IRQs masked by PMR: its idle must still wake for the
+  // power-off's on_each_cpu IPI (cpu_do_idle opens PMR). A bare WFI slept through it, and the panic
+  // at 5 ms turned the power-off into a reset.
+  ['power-off with pseudo-NMI while CPU 0 idles until its own trigger', { cpus: 2, kernel: { pseudoNmi: true }, triggers: [{ kind: 'poweroff', cpu: 1, atUs: 100 }, panic(0, 5000)] }, 'poweroff'],
   ['panic on 1 CPU', { cpus: 1, kernel: { kdump: true }, triggers: [panic()] }, 'kexec'],
   ['panic on 32 CPUs', { cpus: 32, kernel: { kdump: true }, triggers: [panic(7)] }, 'kexec'],
   ['every base variant', { cpus: 4, kernel: { variant: 'base', kdump: true }, triggers: [panic()] }, 'kexec'],

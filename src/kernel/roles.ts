@@ -197,7 +197,7 @@ function* spin_lock(k: K, addr: number): Guest<void> {
 
 /**
  * The role task: wait for SYSTEM_RUNNING, then run the plan's events in time
- * order, between them idling (IRQs on, WFI) or running the workload:
+ * order, between them idling (cpu_do_idle) or running the workload:
  * spin_lock_irqsave critical sections of a shared lock, computation, short
  * waits with IRQs enabled, and a periodic tick.
  */
@@ -240,9 +240,13 @@ export const role_task = guestFn<K>('role_task', function* (k) {
     } else if (entryTest) {
       yield k.call('entry_test_step', next);
     } else {
+      // Nothing to do until the next event: the CPU idles the way default_idle_call does. Through
+      // cpu_do_idle, not a bare WFI: with pseudo-NMI, local_irq_disable masks by PMR, which stops
+      // the GIC signalling an IRQ at all, so a bare WFI would sleep through every IPI (an
+      // on_each_cpu from a rebooting CPU waited forever); __cpu_do_idle_irqprio opens PMR first.
       c.alarm = next;
       yield* local_irq_disable(k);
-      if ((yield c.now()) < next) yield c.wfi();
+      if ((yield c.now()) < next) yield k.call('cpu_do_idle');
       yield* local_irq_enable(k);
     }
     yield c.b(top);
