@@ -31,11 +31,11 @@ import { SYS } from '../../cpus/sysregs.js';
 import type { CpuCore } from '../../cpus/core.js';
 import { RAM_BASE, PAGE_SIZE } from '../../src/machine/memory.js';
 import { bringUpFunctions, waitWord } from '../../src/machine/bare-metal.js';
+import { PSCI } from '../../firmware/psci.js';
 import { encodeSgir, sgirForCluster } from '../../src/gic/sgi.js';
 import type { GuestProgram, ProgramGeometry } from '../../src/machine/program.js';
 
 export const TEXT_BASE = RAM_BASE + 0x20_0000;
-const PSCI_SYSTEM_OFF = 0x8400_0008;
 const STACK_SIZE = 0x2000;
 const PERCPU_SIZE = 0x40;
 /** Most samples a program records (the sample arrays are sized for this). */
@@ -126,7 +126,7 @@ const busy = function* (t: BCtx): Guest<void> {
   yield c.str64(t.L.glob(BG.T_START), yield c.now());
   for (let i = 0; i < n; i++) yield c.nop();
   yield c.str64(t.L.glob(BG.T_END), yield c.now());
-  yield c.smc(PSCI_SYSTEM_OFF);
+  yield c.smc(PSCI.SYSTEM_OFF);
 };
 
 function sgiLatency(targetBusy: boolean) {
@@ -155,7 +155,7 @@ function sgiLatency(targetBusy: boolean) {
       yield c.str64(t.L.sample(0, i), at);
     }
     yield* spinWord(t, handled, (v) => v === n);
-    yield c.smc(PSCI_SYSTEM_OFF);
+    yield c.smc(PSCI.SYSTEM_OFF);
   };
 }
 
@@ -180,7 +180,7 @@ const wakeAll = function* (t: BCtx): Guest<void> {
     yield c.str64(t.L.glob(BG.T_SEND), at);
   }
   yield* waitWord(t, t.L.glob(BG.GO), (v) => v === rounds + 1);
-  yield c.smc(PSCI_SYSTEM_OFF);
+  yield c.smc(PSCI.SYSTEM_OFF);
 };
 
 const MAINS: Record<BenchProgramName, (t: BCtx) => Guest<void>> = {

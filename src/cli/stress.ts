@@ -14,7 +14,7 @@ import { parseFlags, StressFlagsSchema } from './flags.js';
 import { loadModules } from '../api/modules.js';
 import { readCampaignFile, type CampaignFile } from '../stress/jsonl.js';
 import { shardLabel, WHOLE, type Shard } from '../stress/shard.js';
-import { runCampaign, type StressSummary } from '../stress/runner.js';
+import { runCampaign, type StressSummary, type StressConfig } from '../stress/runner.js';
 import { defaultJobs } from '../stress/pool.js';
 import { failureText } from '../stress/progress.js';
 import type { CampaignOptions } from '../stress/campaign.js';
@@ -42,15 +42,8 @@ export interface StressArgs {
 }
 
 
-export interface ResolvedStress {
-  readonly options: CampaignOptions;
-  readonly shard: Shard;
-  readonly iterations?: number;
-  readonly durationMs?: number;
-  readonly jobs: number;
-  readonly out: string;
-  readonly resume?: CampaignFile;
-}
+/** The campaign the flags describe: the runner's configuration less what the command adds itself. */
+export type ResolvedStress = Omit<StressConfig, 'progress' | 'tool'>;
 
 const same = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);
 

@@ -9,22 +9,10 @@ import { GV, PCPU, SDEI_EV } from './layout.js';
 import { pr_err, pr_warn, pr_info } from './printk.js';
 import { on_each_cpu } from './smp.js';
 import type { K } from './kernel.js';
+import { SDEI } from '../../firmware/sdei/main.js';
 
-export const SDEI_FN = {
-  VERSION: 0xc400_0020,
-  EVENT_REGISTER: 0xc400_0021,
-  EVENT_ENABLE: 0xc400_0022,
-  EVENT_DISABLE: 0xc400_0023,
-  EVENT_CONTEXT: 0xc400_0024,
-  EVENT_COMPLETE: 0xc400_0025,
-  EVENT_COMPLETE_AND_RESUME: 0xc400_0026,
-  EVENT_UNREGISTER: 0xc400_0027,
-  PE_MASK: 0xc400_002b,
-  PE_UNMASK: 0xc400_002c,
-  EVENT_SIGNAL: 0xc400_002f,
-  PRIVATE_RESET: 0xc400_0031,
-  SHARED_RESET: 0xc400_0032,
-} as const;
+/** The SDEI function IDs: the firmware's table (one ABI for both sides of the SMC). */
+export const SDEI_FN = SDEI;
 
 export const SDEI_EV_HANDLED = 0;
 export const SDEI_EV_FAILED = 1;

@@ -8,9 +8,11 @@ import { GV, SYSTEM } from './layout.js';
 import { local_irq_disable } from './irqflags.js';
 import { pr_emerg } from './printk.js';
 import type { K } from './kernel.js';
+import { PSCI } from '../../firmware/psci.js';
 
-export const PSCI_SYSTEM_OFF = 0x8400_0008;
-export const PSCI_SYSTEM_RESET = 0x8400_0009;
+// The SMCCC function IDs are the firmware's (one ABI table for both sides of the SMC).
+export const PSCI_SYSTEM_OFF = PSCI.SYSTEM_OFF;
+export const PSCI_SYSTEM_RESET = PSCI.SYSTEM_RESET;
 
 /** kernel_restart(cmd): reboot notifiers (the SDEI driver resets the platform), SYSTEM_RESTART, then machine_restart. */
 export const kernel_restart = guestFn<K>('kernel_restart', function* (k) {

@@ -13,11 +13,11 @@ import { local_daif_mask, local_daif_save, local_daif_restore } from './daifflag
 import { set_cpu_online } from './cpumask.js';
 import { arch_timer_start } from './time.js';
 import { SIP_SMPSTOP_STALL } from '../../firmware/el3.js';
+import { PSCI } from '../../firmware/psci.js';
 import type { PlanEvent } from './runtime.js';
 import { faultFunctionName } from './faults.js';
 import { mpidrOf } from '../../cpus/layout.js';
 
-const PSCI_AFFINITY_INFO64 = 0xc400_0004;
 import type { K } from './kernel.js';
 
 /**
@@ -36,7 +36,7 @@ function* markReady(k: K): Guest<void> {
     // cpu_down's __cpu_die: wait until the firmware reports every unplugged CPU OFF (AFFINITY_INFO).
     for (const cpu of k.rt.offlineAtStart()) {
       for (;;) {
-        if ((yield c.smc(PSCI_AFFINITY_INFO64, mpidrOf(cpu) & 0xffffff, 0)) === 1) break;
+        if ((yield c.smc(PSCI.AFFINITY_INFO64, mpidrOf(cpu) & 0xffffff, 0)) === 1) break;
         yield c.waitUntil((yield c.now()) + 10_000);
       }
     }

@@ -19,11 +19,12 @@ import { gic_ipi_send_mask, IPI, ipi_should_be_nmi } from './irq-gic-v3.js';
 import { pr_crit, pr_info, pr_warn, cpulistString } from './printk.js';
 import { T } from '../trace/events.js';
 import type { K } from './kernel.js';
+import { PSCI } from '../../firmware/psci.js';
 
-export const PSCI_CPU_OFF = 0x8400_0002;
+export const PSCI_CPU_OFF = PSCI.CPU_OFF;
 /** Trace MARK: crash_stop was set (crash_smp_send_stop). */
 export const MARK_CRASH_STOP = 0x3001;
-export const PSCI_CPU_ON64 = 0xc400_0003;
+export const PSCI_CPU_ON64 = PSCI.CPU_ON64;
 /** PSCI_POWER_STATE_TYPE_POWER_DOWN << PSCI_0_2_POWER_STATE_TYPE_SHIFT (cpu_psci_cpu_die). */
 export const PSCI_POWER_DOWN_STATE = 0x10000;
 

@@ -29,12 +29,10 @@ import { RAM_BASE } from '../../src/machine/memory.js';
 import { DistributorLayout, SPI_BASE } from '../../src/gic/layout.js';
 import { setPrivatePending } from '../../src/gic/redistributor.js';
 import { kick } from '../../src/machine/runstate.js';
+import { SDEI } from '../../firmware/sdei/main.js';
 import type { MachineShared } from '../../src/machine/shared.js';
 import { gicCpuInit, waitWord, sendSgi, PSCI_SYSTEM_OFF, TEXT_BASE, type TCtx, type TestOptions } from './runtime.js';
 
-const SDEI_EVENT_CONTEXT = 0xc400_0024;
-const SDEI_EVENT_COMPLETE = 0xc400_0025;
-const SDEI_EVENT_COMPLETE_AND_RESUME = 0xc400_0026;
 
 /** An SMC argument: a number, or a symbolic value resolved on the guest (see `resolve`). */
 export type Arg = number | string;
@@ -350,7 +348,7 @@ const sdeiHandler = guestFn<TCtx>('fw_sdei_handler', function* (t, ev, arg, pc, 
     yield c.str64(r + 8 * LOGREC.SP, c.sp);
     yield c.str64(r + 8 * LOGREC.EL, (yield c.mrs(SYS.CURRENTEL)) >> 2);
     if (h.ctx) {
-      for (let i = 0; i < 18; i++) yield c.str64(r + 8 * (LOGREC.CTX + i), yield c.smc(SDEI_EVENT_CONTEXT, i));
+      for (let i = 0; i < 18; i++) yield c.str64(r + 8 * (LOGREC.CTX + i), yield c.smc(SDEI.EVENT_CONTEXT, i));
     }
   }
   yield* runSteps(t, h.steps, 'handler');
@@ -358,8 +356,8 @@ const sdeiHandler = guestFn<TCtx>('fw_sdei_handler', function* (t, ev, arg, pc, 
   yield c.ldadd(b + FW.DONE + 4 * idx, 1);
   for (const e of h.end ?? ['complete']) {
     const v = e === 'complete'
-      ? yield c.smc(SDEI_EVENT_COMPLETE, h.status ?? 0)
-      : yield c.smc(SDEI_EVENT_COMPLETE_AND_RESUME, resolve(t, e.resume));
+      ? yield c.smc(SDEI.EVENT_COMPLETE, h.status ?? 0)
+      : yield c.smc(SDEI.EVENT_COMPLETE_AND_RESUME, resolve(t, e.resume));
     yield* record(t, 'handler', v); // only reached if the call failed
   }
   const top = c.label();

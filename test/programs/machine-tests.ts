@@ -6,14 +6,11 @@
 import { guestFn, type Guest } from '../../cpus/isa.js';
 import { SYS } from '../../cpus/sysregs.js';
 import { mpidrOf } from '../../cpus/layout.js';
+import { SDEI } from '../../firmware/sdei/main.js';
 import { GICR_BASE, GICR_STRIDE, GICR_SGI_OFFSET } from '../../src/machine/memory.js';
 import type { GuestProgram, ProgramGeometry } from '../../src/machine/program.js';
 import { testProgram, waitWord, waitIrqWord, sendSgi, G, PC, PSCI_SYSTEM_OFF, type TCtx, type TestOptions, type MainBody } from './runtime.js';
 
-const SDEI_EVENT_REGISTER = 0xc400_0021;
-const SDEI_EVENT_ENABLE = 0xc400_0022;
-const SDEI_PE_UNMASK = 0xc400_002c;
-const SDEI_EVENT_SIGNAL = 0xc400_002f;
 
 function* off(t: TCtx): Guest<void> {
   yield t.c.smc(PSCI_SYSTEM_OFF);
@@ -103,9 +100,9 @@ const pmr: MainBody = function* (t) {
 const group0: MainBody = function* (t) {
   const c = t.c;
   if (t.cpu === 0) {
-    const r1 = yield c.smc(SDEI_EVENT_REGISTER, 0, t.fn.test_sdei_handler!.base, 0x1234, 0, 0);
-    const r2 = yield c.smc(SDEI_EVENT_ENABLE, 0);
-    const r3 = yield c.smc(SDEI_PE_UNMASK);
+    const r1 = yield c.smc(SDEI.EVENT_REGISTER, 0, t.fn.test_sdei_handler!.base, 0x1234, 0, 0);
+    const r2 = yield c.smc(SDEI.EVENT_ENABLE, 0);
+    const r3 = yield c.smc(SDEI.PE_UNMASK);
     const b = t.L.cpu(0, PC.SCRATCH);
     yield c.str(b, r1);
     yield c.str(b + 4, r2);
@@ -115,7 +112,7 @@ const group0: MainBody = function* (t) {
     yield* off(t);
   } else if (t.cpu === 1) {
     yield* waitWord(t, t.L.glob(G.READY), (v) => v === 1);
-    const r = yield c.smc(SDEI_EVENT_SIGNAL, 0, mpidrOf(0) & 0xffffff);
+    const r = yield c.smc(SDEI.EVENT_SIGNAL, 0, mpidrOf(0) & 0xffffff);
     yield c.str(t.L.cpu(1, PC.SCRATCH), r);
   }
 };

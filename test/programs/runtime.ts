@@ -11,12 +11,14 @@ import { SYS } from '../../cpus/sysregs.js';
 import type { CpuCore } from '../../cpus/core.js';
 import { RAM_BASE, PAGE_SIZE } from '../../src/machine/memory.js';
 import { bringUpFunctions, waitWord, gicCpuInit } from '../../src/machine/bare-metal.js';
+import { PSCI } from '../../firmware/psci.js';
+import { SDEI } from '../../firmware/sdei/main.js';
 import { sgirForCluster } from '../../src/gic/sgi.js';
 import { PT_REGS } from '../../cpus/ptregs.js';
 import type { GuestProgram } from '../../src/machine/program.js';
 
 export const TEXT_BASE = RAM_BASE + 0x20_0000;
-export const PSCI_SYSTEM_OFF = 0x8400_0008;
+export const PSCI_SYSTEM_OFF = PSCI.SYSTEM_OFF;
 export const STACK_SIZE = 0x4000;
 export const PERCPU_SIZE = 0x400;
 
@@ -155,9 +157,9 @@ function buildFunctions(main: MainBody): { vectors: { offset: number; fn: GuestF
     yield c.str64(b + 8, arg);
     yield c.str64(b + 16, pc);
     yield c.str64(b + 24, pstate);
-    for (let n = 0; n < 4; n++) yield c.str64(b + 32 + 8 * n, yield c.smc(0xc400_0024, n));
+    for (let n = 0; n < 4; n++) yield c.str64(b + 32 + 8 * n, yield c.smc(SDEI.EVENT_CONTEXT, n));
     yield c.ldadd(t.L.glob(G.RESULT), 1);
-    yield c.smc(0xc400_0025, 0); // SDEI_EVENT_COMPLETE: does not return
+    yield c.smc(SDEI.EVENT_COMPLETE, 0); // does not return
     throw new Error('SDEI_EVENT_COMPLETE returned');
   }, { size: 64 });
 

@@ -19,19 +19,24 @@ import type { K } from '../kernel.js';
 /**
  * arm64_nmi_cpu_stop(regs, die_on_crash) as in v3 (section 2.4): crash
  * sampled once, DAIF masked first, then the crash save, offline, SDEI masked,
- * CPU_OFF for a crash stop from the IPI, park.
+ * CPU_OFF for a crash stop from the IPI, park. `crashNeedsRegs` is v4's one
+ * change: `if (crash && regs)` instead of `if (crash)`.
  */
-export const arm64_nmi_cpu_stop = guestFn<K>('arm64_nmi_cpu_stop', function* (k, regs, dieOnCrash) {
-  const cpu = k.cpu;
-  const crash = (yield k.c.ldr(k.L.g(GV.crash_stop))) !== 0;
-  yield* local_daif_mask(k);
-  if (crash) yield k.call('crash_save_cpu', regs, cpu);
-  yield* set_cpu_online(k, cpu, false);
-  yield k.call('sdei_mask_local_cpu');
-  if (crash && dieOnCrash) yield k.call('__cpu_try_die', cpu);
-  yield k.call('cpu_park_loop');
-  return 0;
-}, { size: 32, traced: true });
+export function arm64NmiCpuStop(o: { readonly crashNeedsRegs: boolean }) {
+  return guestFn<K>('arm64_nmi_cpu_stop', function* (k, regs, dieOnCrash) {
+    const cpu = k.cpu;
+    const crash = (yield k.c.ldr(k.L.g(GV.crash_stop))) !== 0;
+    yield* local_daif_mask(k);
+    if (crash && (regs !== 0 || !o.crashNeedsRegs)) yield k.call('crash_save_cpu', regs, cpu);
+    yield* set_cpu_online(k, cpu, false);
+    yield k.call('sdei_mask_local_cpu');
+    if (crash && dieOnCrash) yield k.call('__cpu_try_die', cpu);
+    yield k.call('cpu_park_loop');
+    return 0;
+  }, { size: 32, traced: true });
+}
+
+export const arm64_nmi_cpu_stop = arm64NmiCpuStop({ crashNeedsRegs: false });
 
 /** do_handle_IPI: both stop IPIs call arm64_nmi_cpu_stop(get_irq_regs(), true). */
 export const do_handle_IPI = guestFn<K>('do_handle_IPI', function* (k, ipinr) {
