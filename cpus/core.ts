@@ -41,7 +41,7 @@ import { VEC_SYNC, VEC_IRQ, VEC_FIQ, VEC_SERROR, VEC_CUR_SPX, VEC_CUR_SP0, VEC_L
 import { PT_REGS } from './ptregs.js';
 import { SYS, CNTFRQ, el3Only, SYS_NAMES } from './sysregs.js';
 import type { KernelImage } from './image.js';
-import type { MachineShared } from '../src/machine/shared.js';
+import { RAM_PAGE_SHIFT, type MachineShared } from '../src/machine/shared.js';
 import type { GuestClock } from '../src/machine/clock.js';
 import { ControlLayout, monitorBucket } from '../src/machine/control.js';
 import { kick, endRun } from '../src/machine/runstate.js';
@@ -221,6 +221,8 @@ export class CpuCore<Ctx = any> {
   private readonly cpuF64: Float64Array;
   private readonly ram32: Int32Array;
   private readonly ramU8: Uint8Array;
+  /** MachineShared.ramDirty: every RAM store marks its page. */
+  private readonly ramDirty: Uint8Array;
   private readonly ramBase: number;
   private readonly ramBytes: number;
   private readonly i0: number;
@@ -245,6 +247,7 @@ export class CpuCore<Ctx = any> {
     this.cpuF64 = m.cpuF64;
     this.ram32 = m.ram32;
     this.ramU8 = m.ramU8;
+    this.ramDirty = m.ramDirty;
     this.ramBase = m.map.ramBase;
     this.ramBytes = m.map.ramBytes;
     this.i0 = m.cpuI(cpu, 0);
@@ -1120,6 +1123,7 @@ export class CpuCore<Ctx = any> {
     const hi = Math.floor(v / TWO32);
     Atomics.store(this.ram32, off >> 2, v - hi * TWO32);
     Atomics.store(this.ram32, (off >> 2) + 1, hi);
+    this.ramDirty[off >>> RAM_PAGE_SHIFT] = 1;
   }
 
   private load64Raw(addr: number): number {
@@ -1150,6 +1154,7 @@ export class CpuCore<Ctx = any> {
     if (off < 0) return this.mmioOrAbort(op, addr, a, b);
     const i = off >> 2;
     const r = this.ram32;
+    if (WRITES[op] === true) this.ramDirty[off >>> RAM_PAGE_SHIFT] = 1; // aligned: one page
     switch (op) {
       case R_LDR: this.ret = Atomics.load(r, i); break;
       case R_STR: Atomics.store(r, i, a); this.monitorHit(addr); break;
@@ -1414,6 +1419,7 @@ export class CpuCore<Ctx = any> {
     this.store64Raw(sp + PT_REGS.ORIG_X0, x[this.fX]!);
     const off = sp - this.ramBase + PT_REGS.PMR;
     Atomics.store(this.ram32, off >> 2, this.gic.readPmr(true));
+    this.ramDirty[off >>> RAM_PAGE_SHIFT] = 1;
     x[this.fSp] = sp;
     x[this.fX] = sp;
     this.ret = sp;

@@ -12,7 +12,8 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { runScenarioDetailed, runScenario } from '../dist/src/scenarios/run.js';
 import { writeArtifacts } from '../dist/src/cli/run.js';
-import { getPreset } from '../dist/src/scenarios/presets.js';
+import { getPreset, PRESETS } from '../dist/src/scenarios/presets.js';
+import { MachineShared } from '../dist/src/machine/shared.js';
 import { distFile } from '../dist/src/paths.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'smpstop-det-'));
@@ -62,5 +63,26 @@ defineVariant({ name: 'uses-math-random', base: 'final', description: 'test: Mat
   it('Math.random and the host clock work again after the run', () => {
     expect(typeof Math.random()).toBe('number');
     expect(Date.now()).toBeGreaterThan(0);
+  });
+});
+
+describe('recycled machine buffers', () => {
+  // MachineShared.recycle zeroes only the RAM pages the dirty map names: a
+  // writer that forgets to mark its page would leak one run's memory into the
+  // next. After each preset, the recycled set must read as fresh.
+  it.each(PRESETS.map((p) => p.name))('after preset %s every byte a run reads is zero again', async (name) => {
+    const d = await runScenarioDetailed(getPreset(name)!.scenario, { engine: 'sim', seed: 5 });
+    const used = d.machine.shared;
+    expect(used.ramU8.some((b) => b !== 0)).toBe(true);
+    used.recycle();
+    const m = MachineShared.allocate(used.geometry);
+    expect(m.buffers).toBe(used.buffers);
+    for (const key of ['control', 'cpus', 'gic', 'firmware', 'ram', 'ramDirty'] as const) {
+      const bytes = new Uint8Array(m.buffers[key]);
+      const at = bytes.findIndex((b) => b !== 0);
+      expect(at, `${key} byte ${at} not zeroed`).toBe(-1);
+    }
+    const again = await runScenarioDetailed(getPreset(name)!.scenario, { engine: 'sim', seed: 5 });
+    expect(withoutHostTime(again.result)).toEqual(withoutHostTime(d.result));
   });
 });

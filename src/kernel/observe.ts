@@ -72,23 +72,29 @@ const TWO32 = 0x1_0000_0000;
 function wordIndex(k: K, off: number): number {
   return (k.L.pcpu(k.cpu, PCPU.obs + off) - k.c.m.map.ramBase) >> 2;
 }
+/** wordIndex of a word about to be written (marks its RAM page dirty, and the next word's for 64-bit values). */
+function writeIndex(k: K, off: number, bytes: number): number {
+  const i = wordIndex(k, off);
+  k.c.m.noteRamWrite(i << 2, bytes);
+  return i;
+}
 
 // Single writer per CPU (the CPU's own thread); read after the run.
 export function obsAdd(k: K, off: number, d = 1): number {
-  return Atomics.add(k.c.m.ram32, wordIndex(k, off), d) + d;
+  return Atomics.add(k.c.m.ram32, writeIndex(k, off, 4), d) + d;
 }
 export function obsGet(k: K, off: number): number {
   return Atomics.load(k.c.m.ram32, wordIndex(k, off));
 }
 export function obsSet(k: K, off: number, v: number): void {
-  Atomics.store(k.c.m.ram32, wordIndex(k, off), v | 0);
+  Atomics.store(k.c.m.ram32, writeIndex(k, off, 4), v | 0);
 }
 export function obsGet64(k: K, off: number): number {
   const i = wordIndex(k, off);
   return (Atomics.load(k.c.m.ram32, i) >>> 0) + Atomics.load(k.c.m.ram32, i + 1) * TWO32;
 }
 export function obsSet64(k: K, off: number, v: number): void {
-  const i = wordIndex(k, off);
+  const i = writeIndex(k, off, 8);
   const x = Math.max(0, Math.round(v));
   const hi = Math.floor(x / TWO32);
   Atomics.store(k.c.m.ram32, i, x - hi * TWO32);

@@ -109,11 +109,13 @@ export default async function kernelProgram(options: KernelProgramOptions, geome
 
 function put32(m: MachineShared, addr: number, v: number): void {
   m.ram32[(addr - m.map.ramBase) >> 2] = v;
+  m.noteRamWrite(addr - m.map.ramBase, 4);
 }
 
 /** The kernel's static data: what the loader and early boot leave in memory before CPU 0 runs. */
 function initKernelMemory(m: MachineShared, L: KernelLayout, o: KernelProgramOptions, text: Uint8Array, image: KernelImage): void {
   m.ramU8.set(text, image.textBase - m.map.ramBase);
+  m.noteRamWrite(image.textBase - m.map.ramBase, text.length);
   put32(m, L.g(GV.panic_cpu), -1);
   put32(m, L.g(GV.kexec_crash_image), o.kernel.kdump ? 1 : 0);
   put32(m, L.g(GV.system_state), SYSTEM.BOOTING);

@@ -34,7 +34,11 @@ export interface GuestProgram<Ctx = any> {
   readonly entryContext?: number;
   /** Builds the guest context handed to guest functions running on `core`. */
   context(core: CpuCore): Ctx;
-  /** Writes initial guest memory once, before any CPU runs. */
+  /**
+   * Writes initial guest memory once, before any CPU runs. It must mark what
+   * it writes with `m.noteRamWrite` (a recycled machine zeroes only marked
+   * pages; MachineShared.recycle).
+   */
   initMemory?(m: MachineShared): void;
 }
 

@@ -28,8 +28,13 @@ export interface MachineBuffers {
   readonly gic: SharedArrayBuffer;
   readonly firmware: SharedArrayBuffer;
   readonly ram: SharedArrayBuffer;
+  /** One byte per 4 KiB page of `ram`: non-zero once anything may have written the page (recycling zeroes only those). */
+  readonly ramDirty: SharedArrayBuffer;
   readonly trace: SharedArrayBuffer;
 }
+
+/** Guest RAM pages tracked by `ramDirty`. */
+export const RAM_PAGE_SHIFT = 12;
 
 /** Per-CPU strides in elements. */
 export const CPU_I32 = CpuLayout.size / 4;
@@ -54,6 +59,14 @@ export class MachineShared {
   readonly fwF64: Float64Array;
   readonly ram32: Int32Array;
   readonly ramU8: Uint8Array;
+  /**
+   * Dirty map of guest RAM, one byte per page. Every writer of RAM marks the
+   * pages it writes (the core's stores, host-side helpers through
+   * `noteRamWrite`), so a recycled machine zeroes only those. Plain stores of
+   * 1 from any thread; read only after the run has ended (the end of the run
+   * orders them).
+   */
+  readonly ramDirty: Uint8Array;
   readonly trace32: Int32Array;
   readonly traceF64: Float64Array;
 
@@ -73,6 +86,7 @@ export class MachineShared {
     this.fwF64 = new Float64Array(buffers.firmware);
     this.ram32 = new Int32Array(buffers.ram);
     this.ramU8 = new Uint8Array(buffers.ram);
+    this.ramDirty = new Uint8Array(buffers.ramDirty);
     this.trace32 = new Int32Array(buffers.trace);
     this.traceF64 = new Float64Array(buffers.trace);
   }
@@ -90,6 +104,7 @@ export class MachineShared {
       gic: new SharedArrayBuffer(DistributorLayout.size + RedistributorLayout.size * ncpus),
       firmware: new SharedArrayBuffer(firmwareBytes(ncpus)),
       ram: new SharedArrayBuffer(geometry.ramBytes),
+      ramDirty: new SharedArrayBuffer(ramPages(geometry.ramBytes)),
       trace: new SharedArrayBuffer(traceBytes(ncpus, geometry.traceRecords)),
     };
     return new MachineShared(geometry, buffers);
@@ -106,8 +121,10 @@ export class MachineShared {
    * wants it: each CPU worker receives its own handle on every run's
    * buffers, and an isolate frees those only at a major GC, which a worker
    * with a small heap seldom does, so fresh buffers per run pile up (a
-   * 5,000-run soak grew RSS by half). A sim run gains nothing: fresh
-   * buffers are faulted in lazily, cheaper than zeroing 2.6 MB of guest RAM.
+   * 5,000-run soak grew RSS by half). A sim run wants it too: a fresh
+   * 5 MB set costs a run about 0.5-1 ms (the allocator zeroes it, then every
+   * page the run touches faults in), while a recycled set is zeroed only where
+   * the run wrote (the RAM dirty map, the trace ring headers).
    */
   recycle(): void {
     const key = geometryKey(this.geometry);
@@ -116,6 +133,13 @@ export class MachineShared {
     list.push(this.buffers);
     pool.set(key, list);
     pooledBytes += bytesOf(this.buffers);
+  }
+
+  /** Marks guest RAM bytes [off, off + bytes) (offsets into `ram`) as written: host-side writers must call it. */
+  noteRamWrite(off: number, bytes: number): void {
+    if (bytes <= 0) return;
+    const last = (off + bytes - 1) >>> RAM_PAGE_SHIFT;
+    for (let p = off >>> RAM_PAGE_SHIFT; p <= last; p++) this.ramDirty[p] = 1;
   }
 
   /** Index of CPU field `index` (an i32 element index from CpuLayout) for `cpu`. */
@@ -151,14 +175,30 @@ let pooledBytes = 0;
 
 const geometryKey = (g: MachineGeometry): string => `${g.ncpus}/${g.ramBytes}/${g.traceRecords}`;
 const bytesOf = (b: MachineBuffers): number =>
-  b.control.byteLength + b.cpus.byteLength + b.gic.byteLength + b.firmware.byteLength + b.ram.byteLength + b.trace.byteLength;
+  b.control.byteLength + b.cpus.byteLength + b.gic.byteLength + b.firmware.byteLength + b.ram.byteLength + b.ramDirty.byteLength + b.trace.byteLength;
+const ramPages = (ramBytes: number): number => Math.ceil(ramBytes / (1 << RAM_PAGE_SHIFT));
+
+/** Zeroes a whole buffer (Int32Array.fill: Uint8Array.fill on a SharedArrayBuffer takes a slow path, about 4x). */
+function zero(sab: SharedArrayBuffer): void {
+  const words = sab.byteLength >> 2;
+  new Int32Array(sab, 0, words).fill(0);
+  if (sab.byteLength & 3) new Uint8Array(sab, words << 2).fill(0);
+}
 
 /** Recycled buffers for `g`, in the state fresh ones have, or null. */
 function takeRecycled(g: MachineGeometry): MachineBuffers | null {
   const b = pool.get(geometryKey(g))?.pop();
   if (!b) return null;
   pooledBytes -= bytesOf(b);
-  for (const sab of [b.control, b.cpus, b.gic, b.firmware, b.ram]) new Uint8Array(sab).fill(0);
+  for (const sab of [b.control, b.cpus, b.gic, b.firmware]) zero(sab);
+  // Guest RAM: only the pages some writer marked.
+  const dirty = new Uint8Array(b.ramDirty);
+  const ram32 = new Int32Array(b.ram);
+  const pageWords = (1 << RAM_PAGE_SHIFT) >> 2;
+  for (let p = 0; p < dirty.length; p++) {
+    if (dirty[p] !== 0) ram32.fill(0, p * pageWords, Math.min(ram32.length, (p + 1) * pageWords));
+  }
+  dirty.fill(0);
   // Trace rings: only the headers say what is in them (a reader never looks past HEAD).
   if (g.traceRecords > 0) {
     const ringBytes = traceRingBytes(g.traceRecords);

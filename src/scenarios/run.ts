@@ -100,7 +100,7 @@ export async function runScenarioDetailed(input: ScenarioInput | Scenario, o: Ru
 
 export async function runScenario(input: ScenarioInput | Scenario, o: RunOptions = {}): Promise<RunResult> {
   const d = await runScenarioDetailed(input, o);
-  // The result is plain data: nothing reads this machine again (MachineShared.recycle says why threads only).
-  if (d.result.engine === 'threads' && !d.machine.fault) d.machine.shared.recycle();
+  // The result is plain data: nothing reads this machine again (MachineShared.recycle: its buffers serve the next run).
+  if (!d.machine.fault) d.machine.shared.recycle();
   return d.result;
 }

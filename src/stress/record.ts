@@ -69,7 +69,7 @@ export async function runJob(job: RunJob): Promise<RunRecord> {
     const r = d.result;
     const hang = hangKind(d.machine.outcome);
     const instructions = d.machine.cpus.reduce((t, c) => t + c.retired, 0);
-    if (job.engine === 'threads' && !d.machine.fault) d.machine.shared.recycle(); // the record below is plain data
+    if (!d.machine.fault) d.machine.shared.recycle(); // the record below is plain data
     return {
       ...base,
       outcome: r.outcome,
