@@ -117,8 +117,8 @@ interface SavedContext {
 
 /** Data-abort retry operations: a faulting access is re-executed when its frame resumes. */
 const R_LDR = 1, R_STR = 2, R_CAS = 3, R_LDADD = 4, R_LDCLR = 5, R_LDSET = 6, R_SWP = 7,
-  R_LDR64 = 8, R_STR64 = 9, R_LDRB = 10, R_STRB = 11;
-const WRITES = [false, false, true, true, true, true, true, true, false, true, false, true];
+  R_LDR64 = 8, R_STR64 = 9, R_LDRB = 10, R_STRB = 11, R_STPW = 12;
+const WRITES = [false, false, true, true, true, true, true, true, false, true, false, true, true];
 
 const FRAME = 0;
 const BOUNDARY = 1;
@@ -256,7 +256,7 @@ export class CpuCore<Ctx = any> {
     this.iPstate = this.i0 + F.PSTATE.index;
     this.fSp = this.f0 + F.SP_EL1.index;
     this.fX = this.f0 + F.X.index;
-    for (let i = 0; i < 64; i++) this.stack.push(new Frame());
+    for (let i = 0; i < 16; i++) this.stack.push(new Frame()); // slotFrame adds more on demand
     if (Atomics.load(this.cpu32, this.iAttn) & ATTN_POWER) this.powerRequested = true;
     // A CPU starts powered off, waiting for CPU_ON (the machine powers on CPU 0 the same way).
     this.sleeping = true;
@@ -1148,9 +1148,10 @@ export class CpuCore<Ctx = any> {
   }
 
   private memOp(op: number, addr: number, a: number, b: number): number {
-    if (addr === this.wpAddr && this.watchpointHit(op, addr, a, b)) return OP_EXC;
+    if ((addr === this.wpAddr || (op === R_STPW && addr + 4 === this.wpAddr)) && this.watchpointHit(op, addr, a, b)) return OP_EXC;
     const align = op === R_LDR64 || op === R_STR64 ? 8 : op === R_LDRB || op === R_STRB ? 1 : 4;
-    const off = this.ramIdx(addr, align);
+    let off = this.ramIdx(addr, align);
+    if (op === R_STPW && off + 8 > this.ramBytes) off = -1; // both words in RAM
     if (off < 0) return this.mmioOrAbort(op, addr, a, b);
     const i = off >> 2;
     const r = this.ram32;
@@ -1173,6 +1174,13 @@ export class CpuCore<Ctx = any> {
       }
       case R_LDRB: this.ret = Atomics.load(this.ramU8, off); break;
       case R_STRB: Atomics.store(this.ramU8, off, a); this.monitorHit(addr & ~3); break;
+      case R_STPW:
+        Atomics.store(r, i, a);
+        Atomics.store(r, i + 1, b);
+        this.ramDirty[(off + 4) >>> RAM_PAGE_SHIFT] = 1; // the second word may start the next page
+        this.monitorHit(addr);
+        this.monitorHit(addr + 4);
+        break;
     }
     return OP_NONE;
   }
@@ -1241,6 +1249,8 @@ export class CpuCore<Ctx = any> {
   /** LDR (64-bit); the value must be a safe integer. */
   ldr64(addr: number): number { return this.memOp(R_LDR64, addr, 0, 0); }
   str64(addr: number, v: number): number { return this.memOp(R_STR64, addr, v, 0); }
+  /** STP (32-bit pair, STP Wt1, Wt2, [addr]): two words at addr and addr + 4 in one instruction (memcpy's wide stores). */
+  stpw(addr: number, w0: number, w1: number): number { return this.memOp(R_STPW, addr, w0, w1); }
   ldrb(addr: number): number { return this.memOp(R_LDRB, addr, 0, 0); }
   strb(addr: number, v: number): number { return this.memOp(R_STRB, addr, v & 0xff, 0); }
   /** CAS: returns the old value; stores `v` if it equalled `expected`. */

@@ -41,7 +41,8 @@ export const crash_save_cpu = guestFn<K>('crash_save_cpu', function* (k, regs, c
   const pstate = yield c.ldr64(regs + PT_REGS.PSTATE);
   const note = encodePrstatusNote({ x, sp, pc, pstate }, pid);
   const words = new Int32Array(note.buffer, note.byteOffset, note.byteLength >> 2);
-  for (let i = 0; i < words.length; i++) yield c.str(buf + 4 * i, words[i]!);
+  // append_elf_note's memcpy: pairs of words, as arm64 memcpy moves them with wide stores (424 bytes, an even word count).
+  for (let i = 0; i < words.length; i += 2) yield c.stpw(buf + 4 * i, words[i]!, words[i + 1]!);
   c.trace?.emit(T.MARK, MARK_CRASH_SAVE, cpu);
   return 0;
 }, { size: 96, traced: true });
