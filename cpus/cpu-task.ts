@@ -38,9 +38,12 @@ export default async function runCpu(task: CpuTask): Promise<CpuTaskResult> {
   let core: ReturnType<typeof createCore> | null = null;
   try {
     const program = await loadProgram(task.program, { ncpus: task.geometry.ncpus });
-    // Start barrier: guest time begins once every CPU's worker is attached (the controller releases START).
-    Atomics.add(m.ctl32, C.WORKERS_READY.index, 1);
-    Atomics.notify(m.ctl32, C.WORKERS_READY.index);
+    // Start barrier: guest time begins once the boot CPU's worker is attached (the controller then
+    // releases START). Every CPU waits for START, which also publishes the clock's epoch.
+    if (task.cpu === 0) {
+      Atomics.store(m.ctl32, C.BOOT_CPU_READY.index, 1);
+      Atomics.notify(m.ctl32, C.BOOT_CPU_READY.index);
+    }
     while (Atomics.load(m.ctl32, C.START.index) === 0) Atomics.wait(m.ctl32, C.START.index, 0);
     clock = new HostScaledClock(task.buffers.control);
     core = createCore(m, task.cpu, program, clock, task.firmware, task.core);

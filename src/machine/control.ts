@@ -21,7 +21,7 @@ export const ControlLayout = defineLayout('control', {
   WAKE_SEQ: { type: 'i32', owner: 'any', doc: 'wake attempts so far: an idle skip whose scan saw it change rescans (runstate.ts)' },
   HALTED: { type: 'i32', owner: 'any', doc: 'CPU loops that have exited after the run ended (threads engine)' },
   JUMPS: { type: 'i32', owner: 'any', doc: 'number of idle time skips' },
-  WORKERS_READY: { type: 'i32', owner: 'any', doc: 'threads engine: CPU workers attached and waiting for START' },
+  BOOT_CPU_READY: { type: 'i32', owner: 'cpu', doc: "threads engine: 1 once the boot CPU's worker (CPU 0) is attached and waiting for START" },
   START: { type: 'i32', owner: 'controller', doc: 'threads engine: 1 once guest time starts and CPUs may run' },
   MONITOR_FILTER: { type: 'i32', count: MONITOR_BUCKETS, owner: 'any', doc: 'count of PEs monitoring an address in each hash bucket' },
 });
