@@ -6,6 +6,7 @@
  */
 import { T } from '../trace/events.js';
 import type { TraceRecord } from '../trace/ring.js';
+import { ramBytes, ramWords, word, dword } from './ram.js';
 import { LOGREC, LOG_RECORDS, GV, PCPU } from '../kernel/layout.js';
 import { parseCrashNoteBuffer, CRASH_NOTE_BYTES } from '../vmcore/prstatus.js';
 import { MARK_CRASH_SAVE } from '../kernel/crash.js';
@@ -99,23 +100,16 @@ export function readLog(r: MachineResult, program: KernelProgram): LogLine[] {
   const out: LogLine[] = [];
   for (let i = first; i < head; i++) {
     const rec = L.logRecord(i);
-    if (r.peek32(rec + LOGREC.seq) !== i + 1) continue; // torn: being written when the run ended
-    const len = r.peek32(rec + LOGREC.len);
-    let text = '';
-    for (let j = 0; j < len; j++) text += String.fromCharCode((r.peek32(rec + LOGREC.text + (j & ~3)) >>> (8 * (j & 3))) & 0xff);
-    out.push({ seq: i, time: r.peek64(rec + LOGREC.time), cpu: r.peek32(rec + LOGREC.cpu), level: r.peek32(rec + LOGREC.level), text });
+    const w = ramWords(r, rec, LOGREC.text);
+    if (word(w, LOGREC.seq) !== i + 1) continue; // torn: being written when the run ended
+    const text = String.fromCharCode(...ramBytes(r, rec + LOGREC.text, word(w, LOGREC.len)));
+    out.push({ seq: i, time: dword(w, LOGREC.time), cpu: word(w, LOGREC.cpu), level: word(w, LOGREC.level), text });
   }
   return out;
 }
 
 function readNote(r: MachineResult, program: KernelProgram, cpu: number): RunFacts['notes'][number] {
-  const base = program.layout.crashNotes(cpu);
-  const bytes = new Uint8Array(CRASH_NOTE_BYTES);
-  for (let i = 0; i < CRASH_NOTE_BYTES; i += 4) {
-    const w = r.peek32(base + i);
-    bytes[i] = w & 0xff; bytes[i + 1] = (w >>> 8) & 0xff; bytes[i + 2] = (w >>> 16) & 0xff; bytes[i + 3] = (w >>> 24) & 0xff;
-  }
-  const s = parseCrashNoteBuffer(bytes);
+  const s = parseCrashNoteBuffer(ramBytes(r, program.layout.crashNotes(cpu), CRASH_NOTE_BYTES).slice());
   if (!s) return null;
   return { pid: s.pid, pc: s.regs.pc, sp: s.regs.sp, pstate: s.regs.pstate };
 }

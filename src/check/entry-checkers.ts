@@ -23,6 +23,7 @@
 import type { Violation, CheckContext, Checker } from './checkers.js';
 import { T } from '../trace/events.js';
 import type { TraceRecord } from '../trace/ring.js';
+import { ramWords, word, dword } from './ram.js';
 import { STEP, STEP_INFO, PATH, PATH_NAMES, NMI_OFFSET, type StepClass } from '../kernel/entry-common.js';
 import { PIPE } from '../kernel/pipeline.js';
 import { OBS, SAMPLE } from '../kernel/observe.js';
@@ -244,9 +245,9 @@ export interface EntryObservations {
 }
 
 export function readObservations(m: MachineResult, program: KernelProgram, cpu: number): EntryObservations {
-  const base = program.layout.pcpu(cpu, PCPU.obs);
-  const w = (off: number): number => m.peek32(base + off);
-  const q = (off: number): number => m.peek64(base + off);
+  const obs = ramWords(m, program.layout.pcpu(cpu, PCPU.obs), OBS.BYTES);
+  const w = (off: number): number => word(obs, off);
+  const q = (off: number): number => dword(obs, off);
   const p1pid = w(OBS.p1_pid);
   return {
     p1: { count: w(OBS.p1_count), time: q(OBS.p1_time), pid: p1pid & 0xffffff, where: p1pid >>> 24, pstate: w(OBS.p1_pstate) },
@@ -268,9 +269,16 @@ export function readObservations(m: MachineResult, program: KernelProgram, cpu: 
   };
 }
 
-function observations(ctx: CheckContext): EntryObservations[] {
-  return Array.from({ length: ctx.facts.ncpus }, (_, cpu) => readObservations(ctx.machine, ctx.program, cpu));
+const observationCache = new WeakMap<MachineResult, readonly EntryObservations[]>();
+
+/** Every CPU's observations, read once per run (four checkers and the result's statistics read them). */
+function allObservations(m: MachineResult, program: KernelProgram): readonly EntryObservations[] {
+  let obs = observationCache.get(m);
+  if (!obs) observationCache.set(m, (obs = Array.from({ length: m.shared.ncpus }, (_, cpu) => readObservations(m, program, cpu))));
+  return obs;
 }
+
+const observations = (ctx: CheckContext): readonly EntryObservations[] => allObservations(ctx.machine, ctx.program);
 
 const DA = PSR_D | PSR_A;
 
@@ -413,7 +421,7 @@ const lat = (l: { n: number; sum: number; max: number }): LatencyStats => ({
 });
 
 export function entryRunStats(m: MachineResult, program: KernelProgram, pipeline: boolean): EntryRunStats {
-  const obs = Array.from({ length: m.shared.ncpus }, (_, cpu) => readObservations(m, program, cpu));
+  const obs = allObservations(m, program);
   const sum = (f: (o: EntryObservations) => number): number => obs.reduce((a, o) => a + f(o), 0);
   const acc = (f: (o: EntryObservations) => { n: number; sum: number; max: number }): { n: number; sum: number; max: number } =>
     obs.reduce((a, o) => ({ n: a.n + f(o).n, sum: a.sum + f(o).sum, max: Math.max(a.max, f(o).max) }), { n: 0, sum: 0, max: 0 });

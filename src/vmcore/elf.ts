@@ -334,6 +334,8 @@ export interface NoteRef {
  * or when the next note would pass the end (the kernel warns and drops it).
  * Returns the notes found; their total size is what the kernel sets p_memsz to.
  */
+const LATIN1 = new TextDecoder('latin1');
+
 export function walkNotes(bytes: Uint8Array, start = 0, end = bytes.length): NoteRef[] {
   const dv = viewOf(bytes);
   const limit = Math.min(end, bytes.length);
@@ -347,7 +349,7 @@ export function walkNotes(bytes: Uint8Array, start = 0, end = bytes.length): Not
     if (off + size > limit) break;
     let nameLen = namesz;
     while (nameLen > 0 && bytes[off + NHDR_SIZE + nameLen - 1] === 0) nameLen--;
-    const name = new TextDecoder('latin1').decode(bytes.subarray(off + NHDR_SIZE, off + NHDR_SIZE + nameLen));
+    const name = LATIN1.decode(bytes.subarray(off + NHDR_SIZE, off + NHDR_SIZE + nameLen));
     out.push({ offset: off, size, namesz, descsz, type: dv.getUint32(off + 8, true), name, descOffset: off + NHDR_SIZE + align4(namesz) });
     off += size;
   }
