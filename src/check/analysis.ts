@@ -4,8 +4,9 @@
  * variant runs), the kernel's log buffer and the final machine state. The
  * checkers and the run result are built from these facts.
  */
-import { T } from '../trace/events.js';
-import type { TraceRecord } from '../trace/ring.js';
+import { T, CHANNEL_OF } from '../trace/events.js';
+import { readTraceTable, REC, type TraceTable } from '../trace/ring.js';
+import { TRACE_RECORD_F64 } from '../trace/layout.js';
 import { ramBytes, ramWords, word, dword } from './ram.js';
 import { LOGREC, LOG_RECORDS, GV, PCPU } from '../kernel/layout.js';
 import { parseCrashNoteBuffer, CRASH_NOTE_BYTES } from '../vmcore/prstatus.js';
@@ -114,19 +115,39 @@ function readNote(r: MachineResult, program: KernelProgram, cpu: number): RunFac
   return { pid: s.pid, pc: s.regs.pc, sp: s.regs.sp, pstate: s.regs.pstate };
 }
 
+const traceTables = new WeakMap<MachineResult, TraceTable>();
+
+/**
+ * The run's trace (readTraceTable), read once: the analysis and the trace
+ * checkers walk it without an object per record.
+ */
+export function traceTable(r: MachineResult): TraceTable {
+  let t = traceTables.get(r);
+  if (!t) traceTables.set(r, (t = readTraceTable(r.shared)));
+  return t;
+}
+
 interface Ctx { kind: 'irq' | 'sync' | 'sdei' | 'fiq3'; intid: number; elr: number }
+
+/** The records analyse() follows: the machine channel's (it walks only channel 0 record by record). */
+const FOLLOWED = [T.EXC_ENTRY, T.IRQ_ACK, T.ERET, T.SDEI_DISPATCH, T.SDEI_COMPLETE, T.PSCI, T.POWER_OFF, T.DATA_ABORT, T.MARK, T.CALL, T.RETURN, T.PANIC];
+if (FOLLOWED.some((k) => CHANNEL_OF[k] !== 0)) throw new Error('analyse: a followed trace kind is not on channel 0');
 
 export function analyse(r: MachineResult, program: KernelProgram): RunFacts {
   const image = r.image;
   const n = r.shared.ncpus;
-  const records = r.trace();
-  const byCpu: TraceRecord[][] = Array.from({ length: n }, () => []);
-  for (const rec of records) byCpu[rec.cpu]!.push(rec);
+  const { rows, from, droppedMachine } = traceTable(r);
+  const W = TRACE_RECORD_F64;
   let crashStopTime = Infinity;
   const panicWinners: RunFacts['panicWinners'] = [];
-  for (const rec of records) {
-    if (rec.kind === T.MARK && rec.a === MARK_CRASH_STOP && rec.time < crashStopTime) crashStopTime = rec.time;
-    if (rec.kind === T.PANIC && rec.a === 1) panicWinners.push({ cpu: rec.cpu, time: rec.time });
+  for (let cpu = 0; cpu < n; cpu++) {
+    for (let o = from[2 * cpu]! * W; o < from[2 * cpu + 1]! * W; o += W) {
+      const kind = rows[o + REC.KIND];
+      const a = rows[o + REC.A];
+      const time = rows[o + REC.TIME]!;
+      if (kind === T.MARK && a === MARK_CRASH_STOP && time < crashStopTime) crashStopTime = time;
+      if (kind === T.PANIC && a === 1) panicWinners.push({ cpu, time });
+    }
   }
   panicWinners.sort((a, b) => a.time - b.time);
   const endTime = r.guestTimeNs;
@@ -134,9 +155,8 @@ export function analyse(r: MachineResult, program: KernelProgram): RunFacts {
   let stopReturned: RunFacts['stopReturned'] = null;
   const stopFnIds = new Set(image.fns.filter((f) => STOP_FNS.has(f.name)).map((f) => f.id));
   const sendStopId = image.fns.find((f) => f.name === 'smp_send_stop')?.id ?? -1;
-  const overwritten = r.traceOverwritten();
   for (let cpu = 0; cpu < n; cpu++) {
-    const facts: CpuFacts = { cpu, stops: [], crashSaves: [], cpuOffInSdei: [], dataAborts: [], excAfterStop: [], eventsAfterEnd: 0, lastEventTime: 0, overwritten: overwritten[cpu] ?? 0 };
+    const facts: CpuFacts = { cpu, stops: [], crashSaves: [], cpuOffInSdei: [], dataAborts: [], excAfterStop: [], eventsAfterEnd: 0, lastEventTime: 0, overwritten: droppedMachine[cpu] ?? 0 };
     const stack: Ctx[] = [];
     let sdeiDepth = 0;
     let inStop = false;
@@ -145,32 +165,42 @@ export function analyse(r: MachineResult, program: KernelProgram): RunFacts {
       for (let i = 0; i < depth; i++) if (stack[i]!.kind === 'irq' && STOP_IPIS.has(stack[i]!.intid as 2 | 3)) return true;
       return false;
     };
-    for (const rec of byCpu[cpu]!) {
-      if (rec.time > endTime) facts.eventsAfterEnd++;
-      facts.lastEventTime = rec.time;
-      switch (rec.kind) {
+    // Both channels: the records after the end, the time of the CPU's last record (the newer of the channels' last).
+    let lastSeq = -1;
+    for (let o = from[2 * cpu]! * W; o < from[2 * cpu + 2]! * W; o += W) {
+      if (rows[o + REC.TIME]! > endTime) facts.eventsAfterEnd++;
+      if (rows[o + REC.SEQ]! > lastSeq) {
+        lastSeq = rows[o + REC.SEQ]!;
+        facts.lastEventTime = rows[o + REC.TIME]!;
+      }
+    }
+    for (let o = from[2 * cpu]! * W; o < from[2 * cpu + 1]! * W; o += W) {
+      const time = rows[o + REC.TIME]!;
+      const a = rows[o + REC.A]!;
+      const b = rows[o + REC.B]!;
+      switch (rows[o + REC.KIND]) {
         case T.EXC_ENTRY: {
           // Vector offset bits 8:7: 0 synchronous, 1 IRQ, 2 FIQ, 3 SError.
-          const type = (rec.a >> 7) & 3;
-          stack.push({ kind: type === 0 ? 'sync' : 'irq', intid: -1, elr: rec.b });
-          if (inStop && (type === 1 || type === 2)) facts.excAfterStop.push({ time: rec.time, vector: rec.a });
+          const type = (a >> 7) & 3;
+          stack.push({ kind: type === 0 ? 'sync' : 'irq', intid: -1, elr: b });
+          if (inStop && (type === 1 || type === 2)) facts.excAfterStop.push({ time, vector: a });
           break;
         }
         case T.IRQ_ACK: {
           const top = stack[stack.length - 1];
-          if (top && top.kind === 'irq' && top.intid < 0) top.intid = rec.a;
+          if (top && top.kind === 'irq' && top.intid < 0) top.intid = a;
           break;
         }
         case T.ERET: {
           // Pops the exception it returns from (the innermost with that return address, else the innermost).
           let i = stack.length - 1;
-          while (i >= 0 && !(stack[i]!.kind !== 'sdei' && stack[i]!.elr === rec.a)) i--;
+          while (i >= 0 && !(stack[i]!.kind !== 'sdei' && stack[i]!.elr === a)) i--;
           if (i < 0) i = stack.map((s) => s.kind).lastIndexOf('irq') >= 0 ? stack.length - 1 : -1;
           if (i >= 0) stack.length = i;
           break;
         }
         case T.SDEI_DISPATCH:
-          stack.push({ kind: 'sdei', intid: rec.a, elr: rec.b });
+          stack.push({ kind: 'sdei', intid: a, elr: b });
           sdeiDepth++;
           break;
         case T.SDEI_COMPLETE: {
@@ -180,22 +210,22 @@ export function analyse(r: MachineResult, program: KernelProgram): RunFacts {
           break;
         }
         case T.PSCI:
-          if (rec.a === PSCI_CPU_OFF_FID && sdeiDepth > 0) facts.cpuOffInSdei.push(rec.time);
+          if (a === PSCI_CPU_OFF_FID && sdeiDepth > 0) facts.cpuOffInSdei.push(time);
           break;
         case T.POWER_OFF:
           stack.length = 0;
           sdeiDepth = 0;
           break;
         case T.DATA_ABORT:
-          facts.dataAborts.push({ time: rec.time, far: rec.a, elr: rec.b, symbol: image.symbolize(rec.b), stopping: inStop || stopIpiBelow(stack.length) });
-          stack.push({ kind: 'sync', intid: -1, elr: rec.b });
+          facts.dataAborts.push({ time, far: a, elr: b, symbol: image.symbolize(b), stopping: inStop || stopIpiBelow(stack.length) });
+          stack.push({ kind: 'sync', intid: -1, elr: b });
           break;
         case T.MARK:
-          if (rec.a === MARK_CRASH_SAVE && rec.b === cpu) facts.crashSaves.push(rec.time);
+          if (a === MARK_CRASH_SAVE && b === cpu) facts.crashSaves.push(time);
           break;
         case T.CALL:
-          if (stopFnIds.has(rec.a)) {
-            const name = image.fns[rec.a]!.name;
+          if (stopFnIds.has(a)) {
+            const name = image.fns[a]!.name;
             const top = stack[stack.length - 1];
             let how: StopHow | null = null;
             if (top?.kind === 'sdei') how = 'sdei';
@@ -206,17 +236,17 @@ export function analyse(r: MachineResult, program: KernelProgram): RunFacts {
             const sameStop = prev && prev.how === 'self' && how === null;
             if (how && !sameStop) {
               const nested = inStop || stopIpiBelow(stack.length - 1);
-              facts.stops.push({ how, time: rec.time, crash: rec.time >= crashStopTime, fn: name, nested });
+              facts.stops.push({ how, time, crash: time >= crashStopTime, fn: name, nested });
             }
             inStop = true;
-          } else if (rec.a === sendStopId) {
+          } else if (a === sendStopId) {
             sendStopDepth++;
           }
           break;
         case T.RETURN:
-          if (rec.a === sendStopId && sendStopDepth > 0) {
+          if (a === sendStopId && sendStopDepth > 0) {
             sendStopDepth--;
-            if (!stopReturned) stopReturned = { cpu, time: rec.time };
+            if (!stopReturned) stopReturned = { cpu, time };
           }
           break;
       }

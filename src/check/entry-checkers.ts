@@ -22,7 +22,9 @@
  */
 import type { Violation, CheckContext, Checker } from './checkers.js';
 import { T } from '../trace/events.js';
-import type { TraceRecord } from '../trace/ring.js';
+import { rowsOf, REC, type TraceRecord, type TraceTable } from '../trace/ring.js';
+import { TRACE_RECORD_F64 as W } from '../trace/layout.js';
+import { traceTable } from './analysis.js';
 import { ramWords, word, dword } from './ram.js';
 import { STEP, STEP_INFO, PATH, PATH_NAMES, NMI_OFFSET, type StepClass } from '../kernel/entry-common.js';
 import { PIPE } from '../kernel/pipeline.js';
@@ -101,18 +103,16 @@ interface OpenPath {
 
 /** Judges one finished routine against its rule; returns a message or null. */
 export function judgePath(rule: OrderRule, classes: readonly StepClass[]): string | null {
-  const rank = new Map(rule.order.map((c, i) => [c, i] as const));
   let last = -1;
   let lastClass: StepClass | null = null;
   for (const c of classes) {
-    const r = rank.get(c);
-    if (r === undefined) continue;
+    const r = rule.order.lastIndexOf(c);
+    if (r < 0) continue;
     if (r < last) return `changed ${c} after ${lastClass}`;
     last = r;
     lastClass = c;
   }
-  const seen = new Set(classes);
-  const missing = rule.required.filter((c) => !seen.has(c));
+  const missing = rule.required.filter((c) => !classes.includes(c));
   if (missing.length) return `did not change ${missing.join(', ')}`;
   return null;
 }
@@ -125,23 +125,43 @@ export function judgePath(rule: OrderRule, classes: readonly StepClass[]): strin
  * exit) and another task's routines run meanwhile.
  */
 export function checkEntryTrace(records: readonly TraceRecord[], rules: readonly OrderRule[] = ENTRY_ORDER_RULES): Violation[] {
-  const out: Violation[] = [];
-  const byPath = new Map(rules.map((r) => [r.path, r] as const));
-  const cpus = new Map<number, TraceRecord[]>();
+  // Each CPU's records, CPUs in the order of their first record.
+  const byCpu = new Map<number, TraceRecord[]>();
   for (const r of records) {
-    if (r.kind !== T.ENTRY && r.kind !== T.SCHED_SWITCH && r.kind !== T.SCHED_SAMPLE) continue;
-    let l = cpus.get(r.cpu);
-    if (!l) cpus.set(r.cpu, (l = []));
+    let l = byCpu.get(r.cpu);
+    if (!l) byCpu.set(r.cpu, (l = []));
     l.push(r);
   }
-  for (const [cpu, recs] of cpus) {
+  const cpus: CpuRows[] = [];
+  let k = 0;
+  for (const [cpu, l] of byCpu) cpus.push({ cpu, from: k, to: (k += l.length) });
+  return checkEntryRows(rowsOf([...byCpu.values()].flat()), cpus, rules);
+}
+
+/** Rows of a trace table (TraceTable.rows) that hold records of one CPU, in order. */
+interface CpuRows {
+  readonly cpu: number;
+  readonly from: number;
+  readonly to: number;
+}
+
+/** Every CPU's channel-1 records (entry code, scheduler, pipeline: src/trace/events.ts CHANNEL_OF). */
+function channel1(t: TraceTable): CpuRows[] {
+  return Array.from({ length: t.from.length >> 1 }, (_, cpu) => ({ cpu, from: t.from[2 * cpu + 1]!, to: t.from[2 * cpu + 2]! }));
+}
+
+function checkEntryRows(rows: Float64Array, cpus: readonly CpuRows[], rules: readonly OrderRule[]): Violation[] {
+  const out: Violation[] = [];
+  const byPath = new Map(rules.map((r) => [r.path, r] as const));
+  for (const { cpu, from, to } of cpus) {
     const stacks = new Map<number, OpenPath[]>();
-    let pid = -1;
     const stackOf = (p: number): OpenPath[] => {
       let s = stacks.get(p);
       if (!s) stacks.set(p, (s = []));
       return s;
     };
+    let pid = -1;
+    let stack = stackOf(pid);
     let rcu: number | null = null; // context tracking nesting - 1 (watching while >= 0), unknown until an RCU step
     let nmiDepth = 0;
     const reported = new Set<string>();
@@ -150,28 +170,33 @@ export function checkEntryTrace(records: readonly TraceRecord[], rules: readonly
       reported.add(key);
       out.push(v);
     };
-    for (const r of recs) {
-      if (r.kind === T.SCHED_SWITCH) {
-        pid = r.b;
+    for (let o = from * W; o < to * W; o += W) {
+      const kind = rows[o + REC.KIND];
+      const a = rows[o + REC.A]!;
+      const b = rows[o + REC.B]!;
+      const time = rows[o + REC.TIME]!;
+      if (kind === T.SCHED_SWITCH) {
+        pid = b;
+        stack = stackOf(pid);
         continue;
       }
-      if (r.kind === T.SCHED_SAMPLE) {
-        const where = Math.floor(r.a / 2 ** 24);
+      if (kind === T.SCHED_SAMPLE) {
+        const where = Math.floor(a / 2 ** 24);
         if ((where === SAMPLE.PREEMPT_IRQ || where === SAMPLE.PREEMPT_SYNC) && nmiDepth > 0) {
-          once(`nmi-preempted`, { id: 'nmi-preempted', cpu, time: r.time, message: `CPU ${cpu} entered preempt_schedule_irq inside an NMI (in_nmi() was true): a pseudo-NMI never preempts` });
+          once(`nmi-preempted`, { id: 'nmi-preempted', cpu, time, message: `CPU ${cpu} entered preempt_schedule_irq inside an NMI (in_nmi() was true): a pseudo-NMI never preempts` });
         }
         continue;
       }
-      const info = STEP_INFO[r.a];
+      if (kind !== T.ENTRY) continue;
+      const info = STEP_INFO[a];
       if (!info) continue;
-      const stack = stackOf(pid);
-      if (r.a === STEP.PATH_BEGIN) {
-        stack.push({ path: r.b, time: r.time, classes: [] });
+      if (a === STEP.PATH_BEGIN) {
+        stack.push({ path: b, time, classes: [] });
         continue;
       }
-      if (r.a === STEP.PATH_END) {
+      if (a === STEP.PATH_END) {
         const top = stack[stack.length - 1];
-        if (!top || top.path !== r.b) continue; // its begin was overwritten, or abandoned
+        if (!top || top.path !== b) continue; // its begin was overwritten, or abandoned
         stack.pop();
         const rule = byPath.get(top.path);
         if (rule) {
@@ -185,22 +210,19 @@ export function checkEntryTrace(records: readonly TraceRecord[], rules: readonly
         }
         continue;
       }
-      if (info.cls === 'rcu' && info.rcu !== undefined) rcu = r.b;
+      if (info.cls === 'rcu' && info.rcu !== undefined) rcu = b;
       if (info.cls === 'preempt') {
-        nmiDepth = Math.max(0, nmiDepth + Math.round(r.b / NMI_OFFSET));
+        nmiDepth = Math.max(0, nmiDepth + Math.round(b / NMI_OFFSET));
       }
       if (info.instr && rcu !== null && rcu < 0) {
         once(`instr:${info.name}`, {
-          id: 'instrumentation-without-rcu', cpu, time: r.time,
+          id: 'instrumentation-without-rcu', cpu, time,
           message: `CPU ${cpu} ran instrumentable code (${info.name}) while RCU was not watching (noinstr rule, reference 6.4)`,
         });
       }
-      if (info.changes) {
-        const top = stack[stack.length - 1];
-        if (top) {
-          const cls = top.classes;
-          if (cls[cls.length - 1] !== info.cls) cls.push(info.cls);
-        }
+      if (info.changes && stack.length > 0) {
+        const cls = stack[stack.length - 1]!.classes;
+        if (cls.length === 0 || cls[cls.length - 1] !== info.cls) cls.push(info.cls);
       }
     }
   }
@@ -209,19 +231,26 @@ export function checkEntryTrace(records: readonly TraceRecord[], rules: readonly
 
 /** The pipeline epilogue rule over T.PIPELINE records: an IRQ epilogue needs unstalled in-band code, a fault epilogue in-band code. */
 export function checkPipelineTrace(records: readonly TraceRecord[]): Violation[] {
+  return checkPipelineRows(rowsOf(records), records.map((r, k) => ({ cpu: r.cpu, from: k, to: k + 1 })));
+}
+
+function checkPipelineRows(rows: Float64Array, cpus: readonly CpuRows[]): Violation[] {
   const out: Violation[] = [];
   const seen = new Set<number>();
-  for (const r of records) {
-    if (r.kind !== T.PIPELINE || r.a !== PIPE.EPILOGUE || seen.has(r.cpu)) continue;
-    const fault = (r.b & 1) !== 0;
-    const oob = (r.b & 2) !== 0;
-    const stalled = (r.b & 4) !== 0;
-    if (oob || (!fault && stalled)) {
-      seen.add(r.cpu);
-      out.push({
-        id: 'pipeline-epilogue', cpu: r.cpu, time: r.time,
-        message: `CPU ${r.cpu} ran the ${fault ? 'fault' : 'interrupt'} epilogue over ${oob ? 'out-of-band code' : 'a stalled in-band stage'}`,
-      });
+  for (const { cpu, from, to } of cpus) {
+    for (let o = from * W; o < to * W; o += W) {
+      const b = rows[o + REC.B]!;
+      if (rows[o + REC.KIND] !== T.PIPELINE || rows[o + REC.A] !== PIPE.EPILOGUE || seen.has(cpu)) continue;
+      const fault = (b & 1) !== 0;
+      const oob = (b & 2) !== 0;
+      const stalled = (b & 4) !== 0;
+      if (oob || (!fault && stalled)) {
+        seen.add(cpu);
+        out.push({
+          id: 'pipeline-epilogue', cpu, time: rows[o + REC.TIME]!,
+          message: `CPU ${cpu} ran the ${fault ? 'fault' : 'interrupt'} epilogue over ${oob ? 'out-of-band code' : 'a stalled in-band stage'}`,
+        });
+      }
     }
   }
   return out;
@@ -357,8 +386,9 @@ const traceCache = new WeakMap<MachineResult, Violation[]>();
 function traceViolations(ctx: CheckContext): Violation[] {
   let v = traceCache.get(ctx.machine);
   if (!v) {
-    const records = ctx.machine.trace();
-    v = [...checkEntryTrace(records), ...checkPipelineTrace(records)];
+    const t = traceTable(ctx.machine);
+    const cpus = channel1(t);
+    v = [...checkEntryRows(t.rows, cpus, ENTRY_ORDER_RULES), ...checkPipelineRows(t.rows, cpus)];
     traceCache.set(ctx.machine, v);
   }
   return v;

@@ -57,44 +57,89 @@ export interface TraceRecord {
   readonly b: number;
 }
 
+/** Where a record's numbers sit in its TRACE_RECORD_F64 (in a ring, as TraceWriter.emit stores them, and in a TraceTable row). */
+export const REC = { TIME: 0, KIND: 1, A: 2, B: 3, SEQ: 4 } as const;
+
 /**
- * Reads every CPU's rings: per CPU, the records kept on both channels merged
- * in emission order. `dropped[cpu]` counts the records overwritten on either
- * channel; `droppedMachine[cpu]` those of channel 0 alone (the stop history).
+ * A finished run's trace as the rings keep it, copied out of them without an
+ * object per record: per CPU and channel, the records kept, oldest first.
+ * Record k's numbers are rows[k * TRACE_RECORD_F64 + REC.*].
  */
-export function readTrace(m: MachineShared): { records: TraceRecord[]; dropped: number[]; droppedMachine: number[] } {
-  const records: TraceRecord[] = [];
+export interface TraceTable {
+  readonly rows: Float64Array;
+  /** The records of CPU c on channel ch are from[2c + ch] to from[2c + ch + 1] - 1. */
+  readonly from: Int32Array;
+  /** Per CPU: the records overwritten on either channel. */
+  readonly dropped: number[];
+  /** Per CPU: those of channel 0 alone (the stop history). */
+  readonly droppedMachine: number[];
+}
+
+export function readTraceTable(m: MachineShared): TraceTable {
+  const n = m.geometry.traceRecords;
+  const rings = 2 * m.ncpus; // ring x: CPU x >> 1, channel x & 1
+  const from = new Int32Array(rings + 1);
+  if (n === 0) return { rows: new Float64Array(0), from, dropped: new Array(m.ncpus).fill(0), droppedMachine: new Array(m.ncpus).fill(0) };
+  const base = (x: number): number => ((x >> 1) * traceRingBytes(n) + TraceLayout.size) / 8 + (x & 1) * n * TRACE_RECORD_F64;
+  const head: number[] = [];
+  const first: number[] = [];
+  for (let x = 0; x < rings; x++) {
+    head.push(Atomics.load(m.trace32, ((x >> 1) * traceRingBytes(n)) / 4 + HEAD[x & 1]!));
+    first.push(Math.max(0, head[x]! - n));
+    from[x + 1] = from[x]! + head[x]! - first[x]!;
+  }
+  const rows = new Float64Array(from[rings]! * TRACE_RECORD_F64);
+  for (let x = 0; x < rings; x++) {
+    // Record s is in slot s % n: the kept ones run to the ring's end, then on from slot 0.
+    let at = from[x]! * TRACE_RECORD_F64;
+    for (let s = first[x]!; s < head[x]!;) {
+      const count = Math.min(head[x]! - s, n - (s % n));
+      const o = base(x) + (s % n) * TRACE_RECORD_F64;
+      rows.set(m.traceF64.subarray(o, o + count * TRACE_RECORD_F64), at);
+      at += count * TRACE_RECORD_F64;
+      s += count;
+    }
+  }
   const dropped: number[] = [];
   const droppedMachine: number[] = [];
-  const n = m.geometry.traceRecords;
-  if (n === 0) return { records, dropped: new Array(m.ncpus).fill(0), droppedMachine: new Array(m.ncpus).fill(0) };
   for (let cpu = 0; cpu < m.ncpus; cpu++) {
-    const off = cpu * traceRingBytes(n);
-    const i32 = new Int32Array(m.buffers.trace, off, TraceLayout.size / 4);
-    const f64 = new Float64Array(m.buffers.trace, off + TraceLayout.size, TRACE_CHANNELS * n * TRACE_RECORD_F64);
-    const chans: TraceRecord[][] = [];
-    let lost = 0;
-    for (let ch = 0; ch < TRACE_CHANNELS; ch++) {
-      const head = Atomics.load(i32, HEAD[ch]!);
-      const first = Math.max(0, head - n);
-      lost += first;
-      if (ch === 0) droppedMachine.push(first);
-      const rs: TraceRecord[] = [];
-      for (let s = first; s < head; s++) {
-        const o = (ch * n + (s % n)) * TRACE_RECORD_F64;
-        rs.push({ cpu, seq: f64[o + 4]!, time: f64[o]!, kind: f64[o + 1]!, a: f64[o + 2]!, b: f64[o + 3]! });
-      }
-      chans.push(rs);
-    }
-    dropped.push(lost);
-    // Merge the channels by sequence number (each is already in order).
-    const [c0, c1] = chans as [TraceRecord[], TraceRecord[]];
-    let i = 0;
-    let j = 0;
-    while (i < c0.length || j < c1.length) {
-      if (j >= c1.length || (i < c0.length && c0[i]!.seq < c1[j]!.seq)) records.push(c0[i++]!);
-      else records.push(c1[j++]!);
-    }
+    droppedMachine.push(first[2 * cpu]!);
+    dropped.push(first[2 * cpu]! + first[2 * cpu + 1]!);
+  }
+  return { rows, from, dropped, droppedMachine };
+}
+
+/** Record k of `rows` (of CPU `cpu`) as an object. */
+export function recordAt(rows: Float64Array, k: number, cpu: number): TraceRecord {
+  const o = k * TRACE_RECORD_F64;
+  return { cpu, seq: rows[o + REC.SEQ]!, time: rows[o + REC.TIME]!, kind: rows[o + REC.KIND]!, a: rows[o + REC.A]!, b: rows[o + REC.B]! };
+}
+
+/** Records (objects) as rows of a TraceTable, in their order. */
+export function rowsOf(records: readonly TraceRecord[]): Float64Array {
+  const rows = new Float64Array(records.length * TRACE_RECORD_F64);
+  records.forEach((r, k) => {
+    const o = k * TRACE_RECORD_F64;
+    rows[o + REC.TIME] = r.time; rows[o + REC.KIND] = r.kind; rows[o + REC.A] = r.a; rows[o + REC.B] = r.b; rows[o + REC.SEQ] = r.seq;
+  });
+  return rows;
+}
+
+/**
+ * Reads every CPU's rings as records: CPU after CPU, each CPU's two channels
+ * merged in emission order (by sequence number; each channel is already in
+ * order). `dropped` and `droppedMachine` as in TraceTable.
+ */
+export function readTrace(m: MachineShared): { records: TraceRecord[]; dropped: number[]; droppedMachine: number[] } {
+  const { rows, from, dropped, droppedMachine } = readTraceTable(m);
+  const seq = (k: number): number => rows[k * TRACE_RECORD_F64 + REC.SEQ]!;
+  const records: TraceRecord[] = [];
+  for (let cpu = 0; cpu < m.ncpus; cpu++) {
+    let i = from[2 * cpu]!;
+    let j = from[2 * cpu + 1]!;
+    const iEnd = j;
+    const jEnd = from[2 * cpu + 2]!;
+    while (i < iEnd || j < jEnd) records.push(recordAt(rows, j >= jEnd || (i < iEnd && seq(i) < seq(j)) ? i++ : j++, cpu));
   }
   return { records, dropped, droppedMachine };
 }
