@@ -7,7 +7,7 @@
 import { T, CHANNEL_OF } from '../trace/events.js';
 import { readTraceTable, REC, type TraceTable } from '../trace/ring.js';
 import { TRACE_RECORD_F64 } from '../trace/layout.js';
-import { ramBytes, ramWords, word, dword } from './ram.js';
+import { ramBytes, ramLatin1, ramWords, word, dword } from './ram.js';
 import { LOGREC, LOG_RECORDS, GV, PCPU } from '../kernel/layout.js';
 import { parseCrashNoteBuffer, CRASH_NOTE_BYTES } from '../vmcore/prstatus.js';
 import { MARK_CRASH_SAVE } from '../kernel/crash.js';
@@ -103,7 +103,7 @@ export function readLog(r: MachineResult, program: KernelProgram): LogLine[] {
     const rec = L.logRecord(i);
     const w = ramWords(r, rec, LOGREC.text);
     if (word(w, LOGREC.seq) !== i + 1) continue; // torn: being written when the run ended
-    const text = String.fromCharCode(...ramBytes(r, rec + LOGREC.text, word(w, LOGREC.len)));
+    const text = ramLatin1(r, rec + LOGREC.text, word(w, LOGREC.len));
     out.push({ seq: i, time: dword(w, LOGREC.time), cpu: word(w, LOGREC.cpu), level: word(w, LOGREC.level), text });
   }
   return out;

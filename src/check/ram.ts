@@ -20,6 +20,12 @@ export function ramBytes(r: MachineResult, addr: number, bytes: number): Uint8Ar
   return r.shared.ramU8.subarray(off, off + bytes);
 }
 
+/** `bytes` bytes of guest RAM at `addr` as Latin-1 text (one character per byte: how printk stores it). */
+export function ramLatin1(r: MachineResult, addr: number, bytes: number): string {
+  const b = ramBytes(r, addr, bytes);
+  return Buffer.from(b.buffer, b.byteOffset, b.length).toString('latin1');
+}
+
 /** The words of guest RAM from `addr` (word aligned) for `bytes` bytes: word(w, off) and dword(w, off) read them. */
 export function ramWords(r: MachineResult, addr: number, bytes: number): Int32Array {
   const off = ramOffset(r, addr, bytes, 4);

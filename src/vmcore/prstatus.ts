@@ -94,10 +94,12 @@ function put64(dv: DataView, off: number, v: number, what: string): void {
   dv.setUint32(off + 4, Math.floor(v / TWO32), true);
 }
 
-function get64(dv: DataView, off: number, what: string): number {
+/** `reg`: the register's name, or n for xn (the name is built only for the error: notes are read after every run). */
+function get64(dv: DataView, off: number, reg: string | number): number {
   const lo = dv.getUint32(off, true);
   const hi = dv.getUint32(off + 4, true);
   if (hi >= 0x20_0000) {
+    const what = typeof reg === 'number' ? `x${reg}` : reg;
     throw new SmpstopError('model', `prstatus ${what} = 0x${hi.toString(16)}${lo.toString(16).padStart(8, '0')} is above 2^53; the model keeps registers below it`);
   }
   return hi * TWO32 + lo;
@@ -130,7 +132,7 @@ export function decodePrstatus(bytes: Uint8Array, descOffset: number): SavedPrst
   const dv = viewOf(bytes);
   const reg = descOffset + PRSTATUS_PR_REG;
   const x: number[] = [];
-  for (let i = 0; i <= PR_REG_X30; i++) x.push(get64(dv, reg + 8 * i, `x${i}`));
+  for (let i = 0; i <= PR_REG_X30; i++) x.push(get64(dv, reg + 8 * i, i));
   return {
     pid: dv.getInt32(descOffset + PRSTATUS_PR_PID, true),
     regs: {
