@@ -145,6 +145,15 @@ class Frame {
 
 const TWO32 = 0x1_0000_0000;
 
+/**
+ * %GeneratorPrototype%.next, called directly. Perf: every guest function is
+ * its own generator function with its own prototype, so `gen.next` at the one
+ * call site of the step loop sees hundreds of receiver maps and goes
+ * megamorphic (a stub-cache probe per instruction); the method is the same
+ * for all of them.
+ */
+const generatorNext = Object.getPrototypeOf(function* () { /* prototype probe */ }).prototype.next as (this: Guest, v: number) => IteratorResult<number, number | void>;
+
 export class CpuCore<Ctx = any> {
   readonly cpu: number;
   readonly m: MachineShared;
@@ -282,7 +291,7 @@ export class CpuCore<Ctx = any> {
       if (this.retryOp !== 0) {
         op = this.doRetry();
       } else {
-        const res = this.gen!.next(this.ret);
+        const res = generatorNext.call(this.gen!, this.ret);
         if (res.done === true) {
           this.doReturn(res.value);
           continue;
