@@ -42,6 +42,7 @@ import { PT_REGS } from './ptregs.js';
 import { SYS, CNTFRQ, el3Only, SYS_NAMES } from './sysregs.js';
 import type { KernelImage } from './image.js';
 import { RAM_PAGE_SHIFT, type MachineShared } from '../src/machine/shared.js';
+import { load32, store32 } from '../src/machine/access.js';
 import type { GuestClock } from '../src/machine/clock.js';
 import { ControlLayout, monitorBucket } from '../src/machine/control.js';
 import { kick, endRun } from '../src/machine/runstate.js';
@@ -232,6 +233,8 @@ export class CpuCore<Ctx = any> {
   private readonly ramU8: Uint8Array;
   /** MachineShared.ramDirty: every RAM store marks its page. */
   private readonly ramDirty: Uint8Array;
+  /** One thread runs every CPU (MachineShared.singleThread): hot paths use plain accesses (src/machine/access.ts). */
+  private readonly plain: boolean;
   private readonly ramBase: number;
   private readonly ramBytes: number;
   private readonly i0: number;
@@ -257,6 +260,7 @@ export class CpuCore<Ctx = any> {
     this.ram32 = m.ram32;
     this.ramU8 = m.ramU8;
     this.ramDirty = m.ramDirty;
+    this.plain = m.singleThread;
     this.ramBase = m.map.ramBase;
     this.ramBytes = m.map.ramBytes;
     this.i0 = m.cpuI(cpu, 0);
@@ -283,7 +287,7 @@ export class CpuCore<Ctx = any> {
       if (r >= 0) return r;
     }
     while (budget-- > 0) {
-      if (this.recheck || Atomics.load(this.cpu32, this.iAttn) !== 0) {
+      if (this.recheck || load32(this.plain, this.cpu32, this.iAttn) !== 0) {
         const r = this.boundary();
         if (r >= 0) return r;
       }
@@ -1130,21 +1134,21 @@ export class CpuCore<Ctx = any> {
     const off = this.ramIdx(addr, 8);
     if (off < 0) throw this.fault(`stack access at 0x${addr.toString(16)} outside RAM (stack overflow?)`);
     const hi = Math.floor(v / TWO32);
-    Atomics.store(this.ram32, off >> 2, v - hi * TWO32);
-    Atomics.store(this.ram32, (off >> 2) + 1, hi);
+    store32(this.plain, this.ram32, off >> 2, v - hi * TWO32);
+    store32(this.plain, this.ram32, (off >> 2) + 1, hi);
     this.ramDirty[off >>> RAM_PAGE_SHIFT] = 1;
   }
 
   private load64Raw(addr: number): number {
     const off = this.ramIdx(addr, 8);
     if (off < 0) throw this.fault(`stack access at 0x${addr.toString(16)} outside RAM (stack overflow?)`);
-    return (Atomics.load(this.ram32, off >> 2) >>> 0) + Atomics.load(this.ram32, (off >> 2) + 1) * TWO32;
+    return (load32(this.plain, this.ram32, off >> 2) >>> 0) + load32(this.plain, this.ram32, (off >> 2) + 1) * TWO32;
   }
 
   /** A store hit a RAM word: clear the exclusive monitors armed on it (WFE wake-up). */
   private monitorHit(addr: number): void {
     const b = monitorBucket(addr);
-    if (Atomics.load(this.m.ctl32, ControlLayout.fields.MONITOR_FILTER.index + b) === 0) return;
+    if (load32(this.plain, this.m.ctl32, ControlLayout.fields.MONITOR_FILTER.index + b) === 0) return;
     for (let pe = 0; pe < this.m.ncpus; pe++) {
       const mi = this.m.cpuI(pe, F.MONITOR.index);
       if (Atomics.compareExchange(this.cpu32, mi, addr, 0) === addr) {
@@ -1166,26 +1170,26 @@ export class CpuCore<Ctx = any> {
     const r = this.ram32;
     if (WRITES[op] === true) this.ramDirty[off >>> RAM_PAGE_SHIFT] = 1; // aligned: one page
     switch (op) {
-      case R_LDR: this.ret = Atomics.load(r, i); break;
-      case R_STR: Atomics.store(r, i, a); this.monitorHit(addr); break;
+      case R_LDR: this.ret = load32(this.plain, r, i); break;
+      case R_STR: store32(this.plain, r, i, a); this.monitorHit(addr); break;
       case R_CAS: this.ret = Atomics.compareExchange(r, i, a, b); this.monitorHit(addr); break;
       case R_LDADD: this.ret = Atomics.add(r, i, a); this.monitorHit(addr); break;
       case R_LDCLR: this.ret = Atomics.and(r, i, ~a); this.monitorHit(addr); break;
       case R_LDSET: this.ret = Atomics.or(r, i, a); this.monitorHit(addr); break;
       case R_SWP: this.ret = Atomics.exchange(r, i, a); this.monitorHit(addr); break;
-      case R_LDR64: this.ret = (Atomics.load(r, i) >>> 0) + Atomics.load(r, i + 1) * TWO32; break;
+      case R_LDR64: this.ret = (load32(this.plain, r, i) >>> 0) + load32(this.plain, r, i + 1) * TWO32; break;
       case R_STR64: {
         const hi = Math.floor(a / TWO32);
-        Atomics.store(r, i, a - hi * TWO32);
-        Atomics.store(r, i + 1, hi);
+        store32(this.plain, r, i, a - hi * TWO32);
+        store32(this.plain, r, i + 1, hi);
         this.monitorHit(addr);
         break;
       }
       case R_LDRB: this.ret = Atomics.load(this.ramU8, off); break;
       case R_STRB: Atomics.store(this.ramU8, off, a); this.monitorHit(addr & ~3); break;
       case R_STPW:
-        Atomics.store(r, i, a);
-        Atomics.store(r, i + 1, b);
+        store32(this.plain, r, i, a);
+        store32(this.plain, r, i + 1, b);
         this.ramDirty[(off + 4) >>> RAM_PAGE_SHIFT] = 1; // the second word may start the next page
         this.monitorHit(addr);
         this.monitorHit(addr + 4);
@@ -1437,7 +1441,7 @@ export class CpuCore<Ctx = any> {
     this.store64Raw(sp + PT_REGS.PSTATE, this.cpu32[this.i0 + F.SPSR_EL1.index]! >>> 0);
     this.store64Raw(sp + PT_REGS.ORIG_X0, x[this.fX]!);
     const off = sp - this.ramBase + PT_REGS.PMR;
-    Atomics.store(this.ram32, off >> 2, this.gic.readPmr(true));
+    store32(this.plain, this.ram32, off >> 2, this.gic.readPmr(true));
     this.ramDirty[off >>> RAM_PAGE_SHIFT] = 1;
     x[this.fSp] = sp;
     x[this.fX] = sp;
@@ -1455,7 +1459,7 @@ export class CpuCore<Ctx = any> {
     x[this.f0 + F.ELR_EL1.index] = this.load64Raw(regs + PT_REGS.PC);
     this.cpu32[this.i0 + F.SPSR_EL1.index] = this.load64Raw(regs + PT_REGS.PSTATE) | 0;
     if (restorePmr) {
-      this.gic.writePmr(Atomics.load(this.ram32, (regs - this.ramBase + PT_REGS.PMR) >> 2), true);
+      this.gic.writePmr(load32(this.plain, this.ram32, (regs - this.ramBase + PT_REGS.PMR) >> 2), true);
       this.recheck = true;
     }
     x[this.fSp] = this.load64Raw(regs + PT_REGS.SP);

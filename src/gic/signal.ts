@@ -12,6 +12,7 @@ import {
 } from './layout.js';
 import { groupPriorityMask } from './priority.js';
 import type { MachineShared } from '../machine/shared.js';
+import { load32 } from '../machine/access.js';
 
 const R = RedistributorLayout.fields;
 const D = DistributorLayout.fields;
@@ -59,25 +60,26 @@ export function hppi(m: MachineShared, pe: number, mpidrAff: number, out: Hppi):
   out.prio = 0xff;
   out.nmi = false;
   const g = m.gic32;
+  const plain = m.singleThread;
   const rb = m.gicrI(pe, 0);
   // Perf: an Atomics.load costs ~15 ns here and this runs at every interrupt re-check. With no
   // pending latch and no input line high (the usual case) nothing can be a candidate, so the
   // level, enable and active words are read only when one is set; the result is the same.
-  const pendR = Atomics.load(g, rb + R.PENDING.index);
-  const inR = Atomics.load(g, rb + R.INPUT.index);
+  const pendR = load32(plain, g, rb + R.PENDING.index);
+  const inR = load32(plain, g, rb + R.INPUT.index);
   let cand = (pendR | inR) === 0 ? 0
-    : (pendR | (inR & Atomics.load(g, rb + R.LEVEL.index))) & Atomics.load(g, rb + R.ENABLE.index) & ~Atomics.load(g, rb + R.ACTIVE.index);
-  const pendD = Atomics.load(g, D.PENDING.index);
-  const inD = Atomics.load(g, D.INPUT.index);
+    : (pendR | (inR & load32(plain, g, rb + R.LEVEL.index))) & load32(plain, g, rb + R.ENABLE.index) & ~load32(plain, g, rb + R.ACTIVE.index);
+  const pendD = load32(plain, g, D.PENDING.index);
+  const inD = load32(plain, g, D.INPUT.index);
   let spi = (pendD | inD) === 0 ? 0
-    : (pendD | (inD & Atomics.load(g, D.LEVEL.index))) & Atomics.load(g, D.ENABLE.index) & ~Atomics.load(g, D.ACTIVE.index);
+    : (pendD | (inD & load32(plain, g, D.LEVEL.index))) & load32(plain, g, D.ENABLE.index) & ~load32(plain, g, D.ACTIVE.index);
   if (cand === 0 && spi === 0) return false;
-  const ctlr = Atomics.load(g, D.CTLR.index);
+  const ctlr = load32(plain, g, D.CTLR.index);
   const ds = (ctlr & GICD_CTLR_DS) !== 0;
   if (cand !== 0) {
-    const grp = Atomics.load(g, rb + R.IGROUPR0.index);
-    const mod = Atomics.load(g, rb + R.IGRPMODR0.index);
-    const nmiBits = Atomics.load(g, rb + R.NMI.index);
+    const grp = load32(plain, g, rb + R.IGROUPR0.index);
+    const mod = load32(plain, g, rb + R.IGRPMODR0.index);
+    const nmiBits = load32(plain, g, rb + R.NMI.index);
     const prioBase = m.gicrPrioByte(pe, 0);
     while (cand !== 0) {
       const bit = cand & -cand;
@@ -93,15 +95,15 @@ export function hppi(m: MachineShared, pe: number, mpidrAff: number, out: Hppi):
     }
   }
   if (spi !== 0) {
-    const grp = Atomics.load(g, D.IGROUPR.index);
-    const mod = Atomics.load(g, D.IGRPMODR.index);
-    const nmiBits = Atomics.load(g, D.NMI.index);
+    const grp = load32(plain, g, D.IGROUPR.index);
+    const mod = load32(plain, g, D.IGRPMODR.index);
+    const nmiBits = load32(plain, g, D.NMI.index);
     while (spi !== 0) {
       const bit = spi & -spi;
       const i = 31 - Math.clz32(bit);
       spi ^= bit;
       if (i >= NSPI) break;
-      const route = Atomics.load(g, D.IROUTER.index + i);
+      const route = load32(plain, g, D.IROUTER.index + i);
       // IRM = 1: any participating PE may take it; otherwise only the PE whose affinity matches.
       if ((route & 0x80000000) === 0 && (route & 0xffffff) !== mpidrAff) continue;
       const group = groupOfBits(grp & bit, mod & bit, ds);

@@ -69,6 +69,13 @@ export class MachineShared {
   readonly ramDirty: Uint8Array;
   readonly trace32: Int32Array;
   readonly traceF64: Float64Array;
+  /**
+   * True while one thread runs every CPU of this machine (the sim engine sets
+   * it before it builds the cores): the hot paths may then use plain accesses
+   * for shared words (src/machine/access.ts). False for a worker's attached
+   * view and for the threads engine.
+   */
+  singleThread = false;
 
   private constructor(geometry: MachineGeometry, buffers: MachineBuffers) {
     this.geometry = geometry;

@@ -42,6 +42,7 @@ export function runSim(m: MachineShared, program: GuestProgram, cfg: MachineConf
   const fw = new Firmware(m, cfg.firmware);
   const cc = coreConfig(cfg);
   const n = m.ncpus;
+  m.singleThread = true; // every CPU runs in this thread (src/machine/access.ts)
   const cores: CpuCore[] = [];
   for (let cpu = 0; cpu < n; cpu++) cores.push(createCore(m, cpu, program, clock, fw, cc));
   const sched = makeScheduler(cfg.scheduler ?? DEFAULT_SCHEDULER, cfg.seed, n);
