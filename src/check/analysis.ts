@@ -262,7 +262,8 @@ export function analyse(r: MachineResult, program: KernelProgram): RunFacts {
   const L = program.layout;
   const onlineAtEnd: boolean[] = [];
   for (let cpu = 0; cpu < n; cpu++) onlineAtEnd.push(((r.peek32(L.g(GV.cpu_online_mask) + 4 * (cpu >> 5)) >>> (cpu & 31)) & 1) === 1);
-  const notes = Array.from({ length: n }, (_, cpu) => readNote(r, program, cpu));
+  const notes: RunFacts['notes'] = [];
+  for (let cpu = 0; cpu < n; cpu++) notes.push(readNote(r, program, cpu));
   return {
     ncpus: n, endTime, endCpu: r.endCpu, log, cpus, crashStopTime, panicWinners,
     panicCpu: r.peek32(L.g(GV.panic_cpu)), failedToStop, stopReturned, onlineAtEnd, notes,

@@ -132,10 +132,13 @@ export function checkEntryTrace(records: readonly TraceRecord[], rules: readonly
     if (!l) byCpu.set(r.cpu, (l = []));
     l.push(r);
   }
+  const ordered: TraceRecord[] = [];
   const cpus: CpuRows[] = [];
-  let k = 0;
-  for (const [cpu, l] of byCpu) cpus.push({ cpu, from: k, to: (k += l.length) });
-  return checkEntryRows(rowsOf([...byCpu.values()].flat()), cpus, rules);
+  for (const [cpu, l] of byCpu) {
+    cpus.push({ cpu, from: ordered.length, to: ordered.length + l.length });
+    for (const r of l) ordered.push(r);
+  }
+  return checkEntryRows(rowsOf(ordered), cpus, rules);
 }
 
 /** Rows of a trace table (TraceTable.rows) that hold records of one CPU, in order. */
@@ -147,7 +150,9 @@ interface CpuRows {
 
 /** Every CPU's channel-1 records (entry code, scheduler, pipeline: src/trace/events.ts CHANNEL_OF). */
 function channel1(t: TraceTable): CpuRows[] {
-  return Array.from({ length: t.from.length >> 1 }, (_, cpu) => ({ cpu, from: t.from[2 * cpu + 1]!, to: t.from[2 * cpu + 2]! }));
+  const cpus: CpuRows[] = [];
+  for (let cpu = 0; cpu < t.from.length >> 1; cpu++) cpus.push({ cpu, from: t.from[2 * cpu + 1]!, to: t.from[2 * cpu + 2]! });
+  return cpus;
 }
 
 function checkEntryRows(rows: Float64Array, cpus: readonly CpuRows[], rules: readonly OrderRule[]): Violation[] {
@@ -303,7 +308,11 @@ const observationCache = new WeakMap<MachineResult, readonly EntryObservations[]
 /** Every CPU's observations, read once per run (four checkers and the result's statistics read them). */
 function allObservations(m: MachineResult, program: KernelProgram): readonly EntryObservations[] {
   let obs = observationCache.get(m);
-  if (!obs) observationCache.set(m, (obs = Array.from({ length: m.shared.ncpus }, (_, cpu) => readObservations(m, program, cpu))));
+  if (!obs) {
+    const read: EntryObservations[] = [];
+    for (let cpu = 0; cpu < m.shared.ncpus; cpu++) read.push(readObservations(m, program, cpu));
+    observationCache.set(m, (obs = read));
+  }
   return obs;
 }
 
