@@ -129,6 +129,17 @@ export function traceTable(r: MachineResult): TraceTable {
 
 interface Ctx { kind: 'irq' | 'sync' | 'sdei' | 'fiq3'; intid: number; elr: number }
 
+/** Per kernel image (one serves every run of a configuration): the ids of the stop functions and of smp_send_stop. */
+const imageFns = new WeakMap<MachineResult['image'], { stopFnIds: Set<number>; sendStopId: number }>();
+function stopFunctions(image: MachineResult['image']): { stopFnIds: Set<number>; sendStopId: number } {
+  let f = imageFns.get(image);
+  if (!f) {
+    f = { stopFnIds: new Set(image.fns.filter((fn) => STOP_FNS.has(fn.name)).map((fn) => fn.id)), sendStopId: image.fns.find((fn) => fn.name === 'smp_send_stop')?.id ?? -1 };
+    imageFns.set(image, f);
+  }
+  return f;
+}
+
 /** The records analyse() follows: the machine channel's (it walks only channel 0 record by record). */
 const FOLLOWED = [T.EXC_ENTRY, T.IRQ_ACK, T.ERET, T.SDEI_DISPATCH, T.SDEI_COMPLETE, T.PSCI, T.POWER_OFF, T.DATA_ABORT, T.MARK, T.CALL, T.RETURN, T.PANIC];
 if (FOLLOWED.some((k) => CHANNEL_OF[k] !== 0)) throw new Error('analyse: a followed trace kind is not on channel 0');
@@ -153,8 +164,7 @@ export function analyse(r: MachineResult, program: KernelProgram): RunFacts {
   const endTime = r.guestTimeNs;
   const cpus: CpuFacts[] = [];
   let stopReturned: RunFacts['stopReturned'] = null;
-  const stopFnIds = new Set(image.fns.filter((f) => STOP_FNS.has(f.name)).map((f) => f.id));
-  const sendStopId = image.fns.find((f) => f.name === 'smp_send_stop')?.id ?? -1;
+  const { stopFnIds, sendStopId } = stopFunctions(image);
   for (let cpu = 0; cpu < n; cpu++) {
     const facts: CpuFacts = { cpu, stops: [], crashSaves: [], cpuOffInSdei: [], dataAborts: [], excAfterStop: [], eventsAfterEnd: 0, lastEventTime: 0, overwritten: droppedMachine[cpu] ?? 0 };
     const stack: Ctx[] = [];

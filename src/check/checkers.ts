@@ -150,9 +150,11 @@ registerChecker({
   id: 'cpu-off-in-sdei-event',
   description: 'PSCI CPU_OFF called while an SDEI event was being handled on that CPU',
   check({ facts }) {
-    return facts.cpus.flatMap((f) => f.cpuOffInSdei.map((t) => ({
-      id: 'cpu-off-in-sdei-event', cpu: f.cpu, time: t, message: `CPU ${f.cpu} called PSCI CPU_OFF inside an uncompleted SDEI event`,
-    })));
+    const out: Violation[] = [];
+    for (const f of facts.cpus) {
+      for (const t of f.cpuOffInSdei) out.push({ id: 'cpu-off-in-sdei-event', cpu: f.cpu, time: t, message: `CPU ${f.cpu} called PSCI CPU_OFF inside an uncompleted SDEI event` });
+    }
+    return out;
   },
 });
 

@@ -157,7 +157,8 @@ function channel1(t: TraceTable): CpuRows[] {
 
 function checkEntryRows(rows: Float64Array, cpus: readonly CpuRows[], rules: readonly OrderRule[]): Violation[] {
   const out: Violation[] = [];
-  const byPath = new Map(rules.map((r) => [r.path, r] as const));
+  const byPath = new Map<number, OrderRule>();
+  for (const r of rules) byPath.set(r.path, r);
   for (const { cpu, from, to } of cpus) {
     const stacks = new Map<number, OpenPath[]>();
     const stackOf = (p: number): OpenPath[] => {

@@ -230,7 +230,7 @@ function copyJson<T>(v: T): T {
   if (typeof v !== 'object' || v === null) return v;
   if (Array.isArray(v)) return v.map((x: unknown) => copyJson(x)) as T;
   const o: Record<string, unknown> = {};
-  for (const k of Object.keys(v)) o[k] = copyJson((v as Record<string, unknown>)[k]);
+  for (const k in v) o[k] = copyJson(v[k]);
   return o as T;
 }
 
