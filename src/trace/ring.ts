@@ -75,6 +75,7 @@ export interface TraceTable {
   readonly droppedMachine: number[];
 }
 
+/** Reads every CPU's rings after the run (a copy: the table stays valid whatever writes the rings later). */
 export function readTraceTable(m: MachineShared): TraceTable {
   const n = m.geometry.traceRecords;
   const rings = 2 * m.ncpus; // ring x: CPU x >> 1, channel x & 1
