@@ -188,3 +188,19 @@ describe('every flag value is judged by its command\'s schema', () => {
     }), { numRuns: 1500 });
   });
 });
+
+describe('parsed scenarios do not share state', () => {
+  it('defaults are fresh per parse, and a cached document is copied', () => {
+    const a = parseScenario({ cpus: 23 });
+    (a.firmware.quirks as string[]).push('cpu-off-denied');
+    (a.faults as unknown[]).push({ cpu: 1, wedge: 'daif-masked' });
+    // Another document (not served from the parse cache) takes the same defaults.
+    const b = parseScenario({ cpus: 29 });
+    expect(b.firmware.quirks).toEqual([]);
+    expect(b.faults).toEqual([]);
+    expect(parseScenario({ cpus: 23 }).firmware.quirks).toEqual([]);
+    const c = parseScenario({ cpus: 3, firmware: { quirks: [] } });
+    (c.firmware.quirks as string[]).push('cpu-off-denied');
+    expect(parseScenario({ cpus: 3, firmware: { quirks: [] } }).firmware.quirks).toEqual([]);
+  });
+});

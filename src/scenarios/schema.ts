@@ -32,7 +32,7 @@ export const KernelSchema = z.object({
 
 export const FirmwareSchema = z.object({
   sdei: z.boolean().default(true),
-  quirks: z.array(z.enum(QUIRK_NAMES as [string, ...string[]])).max(16).default([]),
+  quirks: z.array(z.enum(QUIRK_NAMES as [string, ...string[]])).max(16).default(() => []),
 }).strict();
 
 export const GicSchema = z.object({
@@ -78,7 +78,7 @@ export const FaultSchema = z.union([WedgeFaultSchema, DelayFaultSchema, CustomFa
 export const EntryTestSchema = z.object({
   cpus: z.array(cpuIndex).min(1).max(MAX_CPUS),
   tasks: z.number().int().min(1).max(MAX_KTHREADS).default(ENTRY_TEST_DEFAULTS.tasks),
-  wakers: z.array(cpuIndex).max(MAX_CPUS).default([]),
+  wakers: z.array(cpuIndex).max(MAX_CPUS).default(() => []),
   wakeIntervalUs: z.number().finite().min(0.1).max(1e6).default(ENTRY_TEST_DEFAULTS.wakeIntervalUs),
   fault: z.enum(ENTRY_TEST_FAULTS as unknown as [string, ...string[]]).default(ENTRY_TEST_DEFAULTS.fault),
 }).strict();
@@ -100,15 +100,15 @@ export const ScenarioSchema = z.object({
   name: z.string().max(80).optional(),
   description: z.string().max(400).optional(),
   cpus: z.number().int().min(1).max(MAX_CPUS).default(4),
-  kernel: KernelSchema.default(KernelSchema.parse({})),
-  firmware: FirmwareSchema.default(FirmwareSchema.parse({})),
-  gic: GicSchema.default(GicSchema.parse({})),
+  kernel: KernelSchema.default(() => KernelSchema.parse({})),
+  firmware: FirmwareSchema.default(() => FirmwareSchema.parse({})),
+  gic: GicSchema.default(() => GicSchema.parse({})),
   /** CPUs that run the workload task. */
-  workload: z.array(cpuIndex).max(MAX_CPUS).default([]),
-  faults: z.array(FaultSchema).max(4 * MAX_CPUS).default([]),
-  triggers: z.array(TriggerSchema).max(4 * MAX_CPUS).default([]),
+  workload: z.array(cpuIndex).max(MAX_CPUS).default(() => []),
+  faults: z.array(FaultSchema).max(4 * MAX_CPUS).default(() => []),
+  triggers: z.array(TriggerSchema).max(4 * MAX_CPUS).default(() => []),
   entryTest: EntryTestSchema.optional(),
-  limits: LimitsSchema.default({}),
+  limits: LimitsSchema.default(() => ({})),
 }).strict().superRefine((s, ctx) => {
   const cpuOk = (cpu: number, path: (string | number)[]): void => {
     if (cpu >= s.cpus) ctx.addIssue({ code: 'custom', path, message: `CPU ${cpu} does not exist: the scenario has ${s.cpus} CPUs (0-${s.cpus - 1})` });
