@@ -88,8 +88,11 @@ export interface SavedPrstatus {
 
 const TWO32 = 0x1_0000_0000;
 
-function put64(dv: DataView, off: number, v: number, what: string): void {
-  if (!Number.isSafeInteger(v) || v < 0) throw new SmpstopError('model', `prstatus ${what} = ${v} is not an exact 64-bit value below 2^53`);
+/** `reg`: the register's name, or n for xn (built only for the error: crash_save_cpu encodes a note during the run). */
+function put64(dv: DataView, off: number, v: number, reg: string | number): void {
+  if (!Number.isSafeInteger(v) || v < 0) {
+    throw new SmpstopError('model', `prstatus ${typeof reg === 'number' ? `x${reg}` : reg} = ${v} is not an exact 64-bit value below 2^53`);
+  }
   dv.setUint32(off, v % TWO32, true);
   dv.setUint32(off + 4, Math.floor(v / TWO32), true);
 }
@@ -120,7 +123,7 @@ export function encodePrstatusNote(regs: UserPtRegs, pid: number): Uint8Array {
   dv.setUint32(CRASH_NOTE.N_TYPE, NT_PRSTATUS, true);
   dv.setUint32(CRASH_NOTE.NAME, CORE_NOTE_NAME_LE32, true);
   dv.setInt32(CRASH_NOTE.PR_PID, pid, true);
-  regs.x.forEach((v, i) => put64(dv, crashNoteRegOffset(i), v, `x${i}`));
+  for (let i = 0; i < 31; i++) put64(dv, crashNoteRegOffset(i), regs.x[i]!, i);
   put64(dv, crashNoteRegOffset(PR_REG_SP), regs.sp, 'sp');
   put64(dv, crashNoteRegOffset(PR_REG_PC), regs.pc, 'pc');
   put64(dv, crashNoteRegOffset(PR_REG_PSTATE), regs.pstate, 'pstate');
