@@ -11,6 +11,7 @@ import { GV, PCPU, SYSTEM } from './layout.js';
 import { local_irq_disable, local_irq_enable, local_irq_save, local_irq_restore } from './irqflags.js';
 import { local_daif_mask, local_daif_save, local_daif_restore } from './daifflags.js';
 import { set_cpu_online } from './cpumask.js';
+import { smp_call_lock, smp_call_unlock } from './smp.js';
 import { arch_timer_start } from './time.js';
 import { SIP_SMPSTOP_STALL } from '../../firmware/el3.js';
 import { PSCI } from '../../firmware/psci.js';
@@ -173,10 +174,14 @@ export const wedge_sdei_masked = guestFn<K>('wedge_sdei_masked', function* (k, f
 /**
  * CPU hot-unplug of this CPU before the trigger: __cpu_disable (offline, the
  * SDEI hotplug teardown: unregister and mask), then cpu_die (DAIF masked,
- * PSCI CPU_OFF).
+ * PSCI CPU_OFF). Leaving the online mask excludes on_each_cpu senders
+ * (smp_call_lock: stop_machine in Linux), so a sender that already counted
+ * this CPU gets its answer first.
  */
 export const cpu_offline_self = guestFn<K>('cpu_offline_self', function* (k) {
+  yield* smp_call_lock(k);
   yield* set_cpu_online(k, k.cpu, false);
+  yield* smp_call_unlock(k);
   if ((yield k.c.ldr(k.L.g(GV.sdei_present))) !== 0) yield k.call('sdei_cpuhp_down');
   yield* local_daif_mask(k);
   yield k.call('__cpu_try_die', k.cpu);

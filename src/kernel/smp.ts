@@ -239,12 +239,18 @@ export const generic_smp_call_function_interrupt = guestFn<K>('generic_smp_call_
 }, { size: 24 });
 
 /**
- * on_each_cpu(func, arg, wait=1): run `name(arg)` on every online CPU, the
- * caller included, and wait for all of them. The targets must take
- * IPI_CALL_FUNC: a CPU spinning with interrupts off never answers and the
- * caller waits forever, as in Linux.
+ * Excludes on_each_cpu senders and CPU unplug from each other. In Linux a
+ * sender keeps preemption disabled from reading cpu_online_mask until its
+ * targets have answered (smp_call_function_many_cond), and unplug takes the
+ * CPU down inside stop_machine(), which must run a stopper on every online
+ * CPU, the sender's included: so a CPU cannot leave the online mask between
+ * a sender's read of it and the sender's wait for that CPU. The model
+ * serialises both on one lock (which also serialises senders, as the
+ * model's single per-CPU csd slot needs). A CPU waiting for it keeps its
+ * interrupts as they were and sleeps in WFE, so it still answers the holder's
+ * IPI.
  */
-export function* on_each_cpu(k: K, name: string, arg: number): Guest<void> {
+export function* smp_call_lock(k: K): Guest<void> {
   const c = k.c;
   const lock = k.L.g(GV.call_function_lock);
   for (;;) {
@@ -253,6 +259,21 @@ export function* on_each_cpu(k: K, name: string, arg: number): Guest<void> {
     if (v !== 0) yield c.wfe();
   }
   yield c.clrex();
+}
+
+export function* smp_call_unlock(k: K): Guest<void> {
+  yield k.c.str(k.L.g(GV.call_function_lock), 0);
+}
+
+/**
+ * on_each_cpu(func, arg, wait=1): run `name(arg)` on every online CPU, the
+ * caller included, and wait for all of them. The targets must take
+ * IPI_CALL_FUNC: a CPU spinning with interrupts off never answers and the
+ * caller waits forever, as in Linux.
+ */
+export function* on_each_cpu(k: K, name: string, arg: number): Guest<void> {
+  const c = k.c;
+  yield* smp_call_lock(k);
   const targets: number[] = [];
   for (let cpu = 0; cpu < k.ncpus; cpu++) {
     if (cpu === k.cpu || !(yield* cpu_online(k, cpu))) continue;
@@ -270,7 +291,7 @@ export function* on_each_cpu(k: K, name: string, arg: number): Guest<void> {
     }
     yield c.clrex();
   }
-  yield c.str(lock, 0);
+  yield* smp_call_unlock(k);
 }
 
 // ---------------------------------------------------------------------------
