@@ -11,6 +11,9 @@ import type { MachineShared } from '../machine/shared.js';
 const H = TraceLayout.fields;
 const HEAD = [H.HEAD0.index, H.HEAD1.index] as const;
 
+/** Where a record's numbers sit in its TRACE_RECORD_F64 (in a ring, as TraceWriter.emit stores them, and in a TraceTable row). */
+export const REC = { TIME: 0, KIND: 1, A: 2, B: 3, SEQ: 4 } as const;
+
 export class TraceWriter {
   private readonly i32: Int32Array;
   private readonly f64: Float64Array;
@@ -35,11 +38,11 @@ export class TraceWriter {
     const h = this.head[ch]!;
     const slot = ((ch * this.capacity) + (h % this.capacity)) * TRACE_RECORD_F64;
     const f = this.f64;
-    f[slot] = this.clock.now();
-    f[slot + 1] = kind;
-    f[slot + 2] = a;
-    f[slot + 3] = b;
-    f[slot + 4] = this.seq++;
+    f[slot + REC.TIME] = this.clock.now();
+    f[slot + REC.KIND] = kind;
+    f[slot + REC.A] = a;
+    f[slot + REC.B] = b;
+    f[slot + REC.SEQ] = this.seq++;
     this.head[ch] = h + 1;
     this.i32[H.SEQ.index] = this.seq;
     // Publishes the record above to a reader that loads HEAD.
@@ -57,8 +60,6 @@ export interface TraceRecord {
   readonly b: number;
 }
 
-/** Where a record's numbers sit in its TRACE_RECORD_F64 (in a ring, as TraceWriter.emit stores them, and in a TraceTable row). */
-export const REC = { TIME: 0, KIND: 1, A: 2, B: 3, SEQ: 4 } as const;
 
 /**
  * A finished run's trace as the rings keep it, copied out of them without an
