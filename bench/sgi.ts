@@ -16,7 +16,7 @@
 import { Worker } from 'node:worker_threads';
 import type { BenchConfig } from './config.js';
 import { runBenchProgram, peek64 } from './harness.js';
-import { median, quantile } from './host.js';
+import { hostMs, median, quantile } from './host.js';
 
 export interface SgiFigures {
   readonly sleepingMedianUs: number;
@@ -148,6 +148,16 @@ export class PingPong {
   }
 }
 
+/** The busy-target warm-up: machines of up to 2,000 SGIs until `sgiBusyWarmupRun` are sent or the time cap passes. */
+async function warmBusy(cfg: BenchConfig): Promise<void> {
+  const t0 = hostMs();
+  for (let sent = 0; sent < cfg.sgiBusyWarmupRun && (sent === 0 || hostMs() - t0 < cfg.sgiBusyWarmupSeconds * 1000);) {
+    const n = Math.min(2000, cfg.sgiBusyWarmupRun - sent);
+    await sgiLatenciesNs('busy', n, cfg.sgiGapNs);
+    sent += n;
+  }
+}
+
 export async function measureSgi(cfg: BenchConfig): Promise<SgiFigures> {
   const n = cfg.sgiSamples;
   const skip = cfg.sgiWarmup;
@@ -163,9 +173,7 @@ export async function measureSgi(cfg: BenchConfig): Promise<SgiFigures> {
     // after the 1-CPU instruction runs gets the same two pool workers each time).
     await pp.rounds(cfg.sgiWarmupRun);
     await sgiLatenciesNs('sleep', cfg.sgiWarmupRun, cfg.sgiGapNs);
-    // (A busy target needs no wake-up path, and on a loaded host each of its samples can wait a
-    // whole scheduler slice for the target's thread, so its warm-up is shorter.)
-    await sgiLatenciesNs('busy', Math.min(cfg.sgiWarmupRun, 100), cfg.sgiGapNs);
+    await warmBusy(cfg);
     // Batches of each series take turns, so that a change in the host's other load between
     // them does not fall on one series only (the ratio compares like with like).
     for (let b = 0; b < batches; b++) {

@@ -25,6 +25,8 @@ const TINY: BenchConfig = {
   sgiSamples: 20,
   sgiBatches: 2,
   sgiWarmupRun: 10,
+  sgiBusyWarmupRun: 10,
+  sgiBusyWarmupSeconds: 1,
   sgiWarmup: 2,
   sgiGapNs: 20_000,
   wakeCpus: 4,
