@@ -143,15 +143,21 @@ function pathEnd(k: K, path: number): void {
   mark(k, STEP.PATH_END, path);
 }
 
-/** One step: the record and the per-CPU update are one instruction. */
-function* addStep(k: K, step: number, field: number, delta: number): Guest<number> {
+/**
+ * One step: the record and the per-CPU update are one instruction. Like every
+ * one-instruction helper here it returns that instruction's opcode for the
+ * caller to `yield` (the result of an LDADD step is the old value): a helper
+ * generator run with `yield*` costs a generator object per call and a
+ * delegation per resumption, and these run on every interrupt.
+ */
+function addStep(k: K, step: number, field: number, delta: number): number {
   mark(k, step, delta);
-  return (yield k.c.ldadd(k.L.pcpu(k.cpu, field), delta)) + delta;
+  return k.c.ldadd(k.L.pcpu(k.cpu, field), delta);
 }
 
-function* setStep(k: K, step: number, field: number, v: number): Guest<void> {
+function setStep(k: K, step: number, field: number, v: number): number {
   mark(k, step, v);
-  yield k.c.str(k.L.pcpu(k.cpu, field), v);
+  return k.c.str(k.L.pcpu(k.cpu, field), v);
 }
 
 export function instrumentation_begin(k: K): void {
@@ -165,13 +171,14 @@ export function instrumentation_end(k: K): void {
 // The state helpers, one per kernel helper
 // =====================================================================
 
-export function* preempt_count(k: K): Guest<number> {
-  return yield k.c.ldr(k.L.pcpu(k.cpu, PCPU.preempt_count));
+/** preempt_count(): one LDR (yield it; the result is the count). */
+export function preempt_count(k: K): number {
+  return k.c.ldr(k.L.pcpu(k.cpu, PCPU.preempt_count));
 }
 
-/** __preempt_count_add for the entry offsets (HARDIRQ_OFFSET, NMI_OFFSET), recorded. */
-function* preempt_count_step(k: K, delta: number): Guest<number> {
-  return yield* addStep(k, STEP.PREEMPT, PCPU.preempt_count, delta);
+/** __preempt_count_add for the entry offsets (HARDIRQ_OFFSET, NMI_OFFSET), recorded (one instruction). */
+function preempt_count_step(k: K, delta: number): number {
+  return addStep(k, STEP.PREEMPT, PCPU.preempt_count, delta);
 }
 
 /** preempt_disable() / preempt_enable_no_resched(): scheduler-side changes, not entry steps. */
@@ -182,22 +189,22 @@ export function* preempt_count_add(k: K, delta: number): Guest<number> {
 export function* lockdep_hardirqs_enabled(k: K): Guest<boolean> {
   return (yield k.c.ldr(k.L.pcpu(k.cpu, PCPU.lockdep_hardirqs_enabled))) !== 0;
 }
-export function* lockdep_hardirqs_off(k: K): Guest<void> {
-  yield* setStep(k, STEP.LOCKDEP_HARDIRQS_OFF, PCPU.lockdep_hardirqs_enabled, 0);
+export function lockdep_hardirqs_off(k: K): number {
+  return setStep(k, STEP.LOCKDEP_HARDIRQS_OFF, PCPU.lockdep_hardirqs_enabled, 0);
 }
 /** A check (instrumentable): reads lockdep's state, changes nothing. */
-export function* lockdep_hardirqs_on_prepare(k: K): Guest<void> {
+export function lockdep_hardirqs_on_prepare(k: K): number {
   mark(k, STEP.LOCKDEP_HARDIRQS_ON_PREPARE);
-  yield k.c.ldr(k.L.pcpu(k.cpu, PCPU.lockdep_hardirqs_enabled));
+  return k.c.ldr(k.L.pcpu(k.cpu, PCPU.lockdep_hardirqs_enabled));
 }
-export function* lockdep_hardirqs_on(k: K): Guest<void> {
-  yield* setStep(k, STEP.LOCKDEP_HARDIRQS_ON, PCPU.lockdep_hardirqs_enabled, 1);
+export function lockdep_hardirqs_on(k: K): number {
+  return setStep(k, STEP.LOCKDEP_HARDIRQS_ON, PCPU.lockdep_hardirqs_enabled, 1);
 }
-export function* lockdep_hardirq_enter(k: K): Guest<void> {
-  yield* addStep(k, STEP.LOCKDEP_HARDIRQ_ENTER, PCPU.lockdep_hardirq_context, 1);
+export function lockdep_hardirq_enter(k: K): number {
+  return addStep(k, STEP.LOCKDEP_HARDIRQ_ENTER, PCPU.lockdep_hardirq_context, 1);
 }
-export function* lockdep_hardirq_exit(k: K): Guest<void> {
-  yield* addStep(k, STEP.LOCKDEP_HARDIRQ_EXIT, PCPU.lockdep_hardirq_context, -1);
+export function lockdep_hardirq_exit(k: K): number {
+  return addStep(k, STEP.LOCKDEP_HARDIRQ_EXIT, PCPU.lockdep_hardirq_context, -1);
 }
 
 /**
@@ -213,73 +220,78 @@ function* ctStep(k: K, step: number, delta: number): Guest<void> {
   mark(k, step, v);
   yield k.c.str(addr, v);
 }
-export function* ct_irq_enter(k: K): Guest<void> {
-  yield* ctStep(k, STEP.CT_IRQ_ENTER, 1);
+// Each returns ctStep's generator itself (no generator of its own in between): run it with `yield*`.
+export function ct_irq_enter(k: K): Guest<void> {
+  return ctStep(k, STEP.CT_IRQ_ENTER, 1);
 }
-export function* ct_irq_exit(k: K): Guest<void> {
-  yield* ctStep(k, STEP.CT_IRQ_EXIT, -1);
+export function ct_irq_exit(k: K): Guest<void> {
+  return ctStep(k, STEP.CT_IRQ_EXIT, -1);
 }
-export function* ct_nmi_enter(k: K): Guest<void> {
-  yield* ctStep(k, STEP.CT_NMI_ENTER, 1);
+export function ct_nmi_enter(k: K): Guest<void> {
+  return ctStep(k, STEP.CT_NMI_ENTER, 1);
 }
-export function* ct_nmi_exit(k: K): Guest<void> {
-  yield* ctStep(k, STEP.CT_NMI_EXIT, -1);
+export function ct_nmi_exit(k: K): Guest<void> {
+  return ctStep(k, STEP.CT_NMI_EXIT, -1);
 }
 /** ct_cpuidle_enter/exit (default_idle_call): RCU stops watching around the idle wait (extended quiescent state). */
-export function* ct_cpuidle_enter(k: K): Guest<void> {
-  yield* ctStep(k, STEP.CT_IDLE_ENTER, -1);
+export function ct_cpuidle_enter(k: K): Guest<void> {
+  return ctStep(k, STEP.CT_IDLE_ENTER, -1);
 }
-export function* ct_cpuidle_exit(k: K): Guest<void> {
-  yield* ctStep(k, STEP.CT_IDLE_EXIT, 1);
+export function ct_cpuidle_exit(k: K): Guest<void> {
+  return ctStep(k, STEP.CT_IDLE_EXIT, 1);
 }
 export function* rcu_is_watching(k: K): Guest<boolean> {
   return (yield k.c.ldr(k.L.pcpu(k.cpu, PCPU.ct_nesting))) >= 0;
 }
-/** rcu_irq_enter_check_tick: instrumentable, reads RCU's state. */
-function* rcu_irq_enter_check_tick(k: K): Guest<void> {
+/** rcu_irq_enter_check_tick: instrumentable, reads RCU's state (one instruction). */
+function rcu_irq_enter_check_tick(k: K): number {
   mark(k, STEP.RCU_IRQ_ENTER_CHECK_TICK);
-  yield k.c.ldr(k.L.pcpu(k.cpu, PCPU.ct_nesting));
+  return k.c.ldr(k.L.pcpu(k.cpu, PCPU.ct_nesting));
 }
 
 /** kernel/trace/trace_preemptirq.c: the tracer's view of the hardirq state (tracing_irq_cpu). */
-export function* trace_hardirqs_off_finish(k: K): Guest<void> {
-  yield* setStep(k, STEP.TRACE_HARDIRQS_OFF_FINISH, PCPU.tracing_irqs_off, 1);
+export function trace_hardirqs_off_finish(k: K): number {
+  return setStep(k, STEP.TRACE_HARDIRQS_OFF_FINISH, PCPU.tracing_irqs_off, 1);
 }
-export function* trace_hardirqs_on_prepare(k: K): Guest<void> {
-  yield* setStep(k, STEP.TRACE_HARDIRQS_ON_PREPARE, PCPU.tracing_irqs_off, 0);
+export function trace_hardirqs_on_prepare(k: K): number {
+  return setStep(k, STEP.TRACE_HARDIRQS_ON_PREPARE, PCPU.tracing_irqs_off, 0);
 }
 /** trace_hardirqs_on: the tracer first, then lockdep (lockdep_hardirqs_on_prepare, lockdep_hardirqs_on). */
 export function* trace_hardirqs_on(k: K): Guest<void> {
-  yield* setStep(k, STEP.TRACE_HARDIRQS_ON, PCPU.tracing_irqs_off, 0);
-  yield* lockdep_hardirqs_on_prepare(k);
-  yield* lockdep_hardirqs_on(k);
+  yield setStep(k, STEP.TRACE_HARDIRQS_ON, PCPU.tracing_irqs_off, 0);
+  yield lockdep_hardirqs_on_prepare(k);
+  yield lockdep_hardirqs_on(k);
 }
-function* ftrace_nmi_enter(k: K): Guest<void> {
-  yield* addStep(k, STEP.FTRACE_NMI_ENTER, PCPU.ftrace_nmi, 1);
+function ftrace_nmi_enter(k: K): number {
+  return addStep(k, STEP.FTRACE_NMI_ENTER, PCPU.ftrace_nmi, 1);
 }
-function* ftrace_nmi_exit(k: K): Guest<void> {
-  yield* addStep(k, STEP.FTRACE_NMI_EXIT, PCPU.ftrace_nmi, -1);
+function ftrace_nmi_exit(k: K): number {
+  return addStep(k, STEP.FTRACE_NMI_EXIT, PCPU.ftrace_nmi, -1);
 }
 
 /** account_hardirq_enter/exit (kernel/sched/cputime.c irqtime): hardirq time accumulates while the nesting is > 0. */
 function* account_hardirq_enter(k: K): Guest<void> {
   const c = k.c;
-  if ((yield* addStep(k, STEP.ACCOUNT_HARDIRQ_ENTER, PCPU.irqtime_depth, 1)) === 1) {
+  if ((yield addStep(k, STEP.ACCOUNT_HARDIRQ_ENTER, PCPU.irqtime_depth, 1)) + 1 === 1) {
     yield c.str64(k.L.pcpu(k.cpu, PCPU.irqtime_start), yield c.now());
   }
 }
 function* account_hardirq_exit(k: K): Guest<void> {
   const c = k.c;
-  if ((yield* addStep(k, STEP.ACCOUNT_HARDIRQ_EXIT, PCPU.irqtime_depth, -1)) === 0) {
+  if ((yield addStep(k, STEP.ACCOUNT_HARDIRQ_EXIT, PCPU.irqtime_depth, -1)) - 1 === 0) {
     const start = yield c.ldr64(k.L.pcpu(k.cpu, PCPU.irqtime_start));
     const total = yield c.ldr64(k.L.pcpu(k.cpu, PCPU.irqtime_total));
     yield c.str64(k.L.pcpu(k.cpu, PCPU.irqtime_total), total + Math.max(0, (yield c.now()) - start));
   }
 }
 
-/** is_idle_task(current). */
-export function* is_idle_task(k: K): Guest<boolean> {
-  return (yield k.c.ldr(k.L.pcpu(k.cpu, PCPU.current))) === k.L.pcpu(k.cpu, PCPU.idle_task);
+/** `current`: one LDR of this CPU's current task pointer (yield it; is_idle_task(current) is idle_task(k) === that). */
+export function load_current(k: K): number {
+  return k.c.ldr(k.L.pcpu(k.cpu, PCPU.current));
+}
+/** The address of this CPU's idle task (no instruction). */
+export function idle_task(k: K): number {
+  return k.L.pcpu(k.cpu, PCPU.idle_task);
 }
 
 /** current->pid. */
@@ -358,28 +370,37 @@ export const irqentry_enter = guestFn<K>('irqentry_enter', function* (k, regs) {
   }
   pathBegin(k, PATH.IRQ_ENTER);
   let exitRcu = false;
-  if (yield* is_idle_task(k)) {
-    yield* lockdep_hardirqs_off(k);
+  if ((yield load_current(k)) === idle_task(k)) {
+    yield lockdep_hardirqs_off(k);
     yield* ct_irq_enter(k);
     instrumentation_begin(k);
-    yield* trace_hardirqs_off_finish(k);
+    yield trace_hardirqs_off_finish(k);
     instrumentation_end(k);
     exitRcu = true;
   } else {
-    yield* lockdep_hardirqs_off(k);
+    yield lockdep_hardirqs_off(k);
     instrumentation_begin(k);
-    yield* rcu_irq_enter_check_tick(k);
-    yield* trace_hardirqs_off_finish(k);
+    yield rcu_irq_enter_check_tick(k);
+    yield trace_hardirqs_off_finish(k);
     instrumentation_end(k);
   }
   pathEnd(k, PATH.IRQ_ENTER);
   return encodeState({ kind: 'irq', exitRcu, stage });
 }, { size: 48 });
 
-/** Whether the interrupted context had interrupts disabled: regs_irqs_disabled(regs), or with the pipeline a stalled in-band stage. */
-export function* irqs_were_disabled(k: K, regs: number, stage: StageInfo): Guest<boolean> {
-  if (stage !== 'none') return stage !== 'inband-unstalled';
-  return yield* regs_irqs_disabled(k, regs);
+/**
+ * Whether the interrupted context had interrupts disabled: regs_irqs_disabled(regs), or with the pipeline a stalled
+ * in-band stage (no instruction). Returns the generator to run with `yield*` (regs_irqs_disabled's own, with no
+ * generator of this helper in between).
+ */
+export function irqs_were_disabled(k: K, regs: number, stage: StageInfo): Guest<boolean> {
+  if (stage !== 'none') return constant(stage !== 'inband-unstalled');
+  return regs_irqs_disabled(k, regs);
+}
+
+/** A helper result that takes no instruction, for `yield*`. */
+function* constant<T>(v: T): Generator<number, T, number> {
+  return v;
 }
 
 /**
@@ -403,8 +424,8 @@ export const FROM_SYNC = 1;
  * preempt_count is per CPU, so the idle task is tested for directly.
  */
 export function* irqentry_exit_cond_resched(k: K, from: number): Guest<void> {
-  if ((yield* preempt_count(k)) !== 0) return;
-  if (yield* is_idle_task(k)) return;
+  if ((yield preempt_count(k)) !== 0) return;
+  if ((yield load_current(k)) === idle_task(k)) return;
   if ((yield k.c.ldr(k.L.pcpu(k.cpu, PCPU.need_resched))) === 0) return;
   if (!(yield* arch_irqentry_exit_need_resched(k))) return;
   yield k.call('preempt_schedule_irq', from);
@@ -439,11 +460,11 @@ export function* irqentry_exit_to_kernel_mode_after_preempt(k: K, regs: number, 
   if (!(yield* irqs_were_disabled(k, regs, s.stage))) {
     if (s.exitRcu) {
       instrumentation_begin(k);
-      yield* trace_hardirqs_on_prepare(k);
-      yield* lockdep_hardirqs_on_prepare(k);
+      yield trace_hardirqs_on_prepare(k);
+      yield lockdep_hardirqs_on_prepare(k);
       instrumentation_end(k);
       yield* ct_irq_exit(k);
-      yield* lockdep_hardirqs_on(k);
+      yield lockdep_hardirqs_on(k);
     } else {
       instrumentation_begin(k);
       yield* trace_hardirqs_on(k);
@@ -474,10 +495,9 @@ export const irqentry_exit_preempting = guestFn<K>('irqentry_exit', function* (k
  * irqentry_exit(regs, state) with CONFIG_ARCH_HAS_OWN_IRQ_PREEMPTION
  * (reference 6.7): no preemption here; arm64 preempts from its own IRQ path.
  */
-export const irqentry_exit = guestFn<K>('irqentry_exit', function* (k, regs, st) {
-  yield* irqentry_exit_to_kernel_mode_after_preempt(k, regs, decodeState(st));
-  return 0;
-}, { size: 48 });
+export const irqentry_exit = guestFn<K>('irqentry_exit', (k, regs, st) =>
+  // The body is the helper's generator itself (its RET returns 0): no generator in between.
+  irqentry_exit_to_kernel_mode_after_preempt(k, regs, decodeState(st)), { size: 48 });
 
 // =====================================================================
 // irq_enter_rcu / irq_exit_rcu (kernel/softirq.c)
@@ -490,8 +510,8 @@ export const irqentry_exit = guestFn<K>('irqentry_exit', function* (k, regs, st)
  */
 export function* irq_enter_rcu(k: K): Guest<void> {
   pathBegin(k, PATH.IRQ_ENTER_RCU);
-  yield* preempt_count_step(k, HARDIRQ_OFFSET);
-  yield* lockdep_hardirq_enter(k);
+  yield preempt_count_step(k, HARDIRQ_OFFSET);
+  yield lockdep_hardirq_enter(k);
   yield* account_hardirq_enter(k);
   pathEnd(k, PATH.IRQ_ENTER_RCU);
 }
@@ -504,8 +524,8 @@ export function* irq_enter_rcu(k: K): Guest<void> {
 export function* irq_exit_rcu(k: K): Guest<void> {
   pathBegin(k, PATH.IRQ_EXIT_RCU);
   yield* account_hardirq_exit(k);
-  yield* preempt_count_step(k, -HARDIRQ_OFFSET);
-  yield* lockdep_hardirq_exit(k);
+  yield preempt_count_step(k, -HARDIRQ_OFFSET);
+  yield lockdep_hardirq_exit(k);
   pathEnd(k, PATH.IRQ_EXIT_RCU);
 }
 
@@ -521,13 +541,13 @@ export function* irq_exit_rcu(k: K): Guest<void> {
  */
 export function* nmi_enter(k: K, lockdepOff: boolean): Guest<void> {
   pathBegin(k, PATH.NMI_ENTER);
-  yield* preempt_count_step(k, NMI_OFFSET + HARDIRQ_OFFSET);
-  if (lockdepOff) yield* lockdep_hardirqs_off(k);
-  yield* lockdep_hardirq_enter(k);
+  yield preempt_count_step(k, NMI_OFFSET + HARDIRQ_OFFSET);
+  if (lockdepOff) yield lockdep_hardirqs_off(k);
+  yield lockdep_hardirq_enter(k);
   yield* ct_nmi_enter(k);
   instrumentation_begin(k);
-  if (lockdepOff) yield* trace_hardirqs_off_finish(k);
-  yield* ftrace_nmi_enter(k);
+  if (lockdepOff) yield trace_hardirqs_off_finish(k);
+  yield ftrace_nmi_enter(k);
   instrumentation_end(k);
   pathEnd(k, PATH.NMI_ENTER);
 }
@@ -536,16 +556,16 @@ export function* nmi_enter(k: K, lockdepOff: boolean): Guest<void> {
 export function* nmi_exit(k: K, lockdepOn: boolean): Guest<void> {
   pathBegin(k, PATH.NMI_EXIT);
   instrumentation_begin(k);
-  yield* ftrace_nmi_exit(k);
+  yield ftrace_nmi_exit(k);
   if (lockdepOn) {
-    yield* trace_hardirqs_on_prepare(k);
-    yield* lockdep_hardirqs_on_prepare(k);
+    yield trace_hardirqs_on_prepare(k);
+    yield lockdep_hardirqs_on_prepare(k);
   }
   instrumentation_end(k);
   yield* ct_nmi_exit(k);
-  yield* lockdep_hardirq_exit(k);
-  if (lockdepOn) yield* lockdep_hardirqs_on(k);
-  yield* preempt_count_step(k, -(NMI_OFFSET + HARDIRQ_OFFSET));
+  yield lockdep_hardirq_exit(k);
+  if (lockdepOn) yield lockdep_hardirqs_on(k);
+  yield preempt_count_step(k, -(NMI_OFFSET + HARDIRQ_OFFSET));
   pathEnd(k, PATH.NMI_EXIT);
 }
 
@@ -574,10 +594,10 @@ export function* irqentry_nmi_exit(k: K, regs: number, state: IrqentryState): Gu
 export function* arm64_enter_el1_dbg(k: K): Guest<boolean> {
   const lockdep = yield* lockdep_hardirqs_enabled(k);
   pathBegin(k, PATH.DBG_ENTER);
-  yield* lockdep_hardirqs_off(k);
+  yield lockdep_hardirqs_off(k);
   yield* ct_nmi_enter(k);
   instrumentation_begin(k);
-  yield* trace_hardirqs_off_finish(k);
+  yield trace_hardirqs_off_finish(k);
   instrumentation_end(k);
   pathEnd(k, PATH.DBG_ENTER);
   return lockdep;
@@ -588,12 +608,12 @@ export function* arm64_exit_el1_dbg(k: K, restore: boolean): Guest<void> {
   pathBegin(k, PATH.DBG_EXIT);
   if (restore) {
     instrumentation_begin(k);
-    yield* trace_hardirqs_on_prepare(k);
-    yield* lockdep_hardirqs_on_prepare(k);
+    yield trace_hardirqs_on_prepare(k);
+    yield lockdep_hardirqs_on_prepare(k);
     instrumentation_end(k);
   }
   yield* ct_nmi_exit(k);
-  if (restore) yield* lockdep_hardirqs_on(k);
+  if (restore) yield lockdep_hardirqs_on(k);
   pathEnd(k, PATH.DBG_EXIT);
 }
 

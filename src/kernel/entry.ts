@@ -116,10 +116,7 @@ function* el1_irq(k: K, regs: number, handler: number, ownPreemption: boolean): 
  * __el1_irq(regs, handler) (6.1): enter_from_kernel_mode, irq_enter_rcu,
  * the handler, irq_exit_rcu, exit_to_kernel_mode (which may preempt).
  */
-export const __el1_irq = guestFn<K>('__el1_irq', function* (k, regs, handler) {
-  yield* el1_irq(k, regs, handler, false);
-  return 0;
-}, { size: 32 });
+export const __el1_irq = guestFn<K>('__el1_irq', (k, regs, handler) => el1_irq(k, regs, handler, false), { size: 32 });
 
 /**
  * __el1_irq with ARCH_HAS_OWN_IRQ_PREEMPTION (6.7, first fix): it calls
@@ -127,10 +124,7 @@ export const __el1_irq = guestFn<K>('__el1_irq', function* (k, regs, handler) {
  * exit_to_kernel_mode(), with DAIF = DAIF_PROCCTX_NOIRQ, so only IRQ exits
  * preempt.
  */
-export const __el1_irq_own_preemption = guestFn<K>('__el1_irq', function* (k, regs, handler) {
-  yield* el1_irq(k, regs, handler, true);
-  return 0;
-}, { size: 32 });
+export const __el1_irq_own_preemption = guestFn<K>('__el1_irq', (k, regs, handler) => el1_irq(k, regs, handler, true), { size: 32 });
 
 /** __el1_pnmi(regs, handler): irqentry_nmi_enter, the handler, irqentry_nmi_exit; an NMI never preempts. */
 export const __el1_pnmi = guestFn<K>('__el1_pnmi', function* (k, regs, handler) {

@@ -218,7 +218,7 @@ export const sync_current_irq_stage = guestFn<K>('sync_current_irq_stage', funct
   const log = k.L.pcpu(k.cpu, PCPU.inband_log);
   k.c.trace?.emit(T.PIPELINE, PIPE.STALL, 0);
   yield c.str(stallAddr(k), 1);
-  yield* trace_hardirqs_off_finish(k);
+  yield trace_hardirqs_off_finish(k);
   const top = c.label();
   for (;;) {
     const pending = yield c.ldr(log);

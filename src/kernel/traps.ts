@@ -68,7 +68,7 @@ export const die = guestFn<K>('die', function* (k, strId, regs, err) {
   yield* pr_emerg(k, `Internal error: ${str}: ${hex16(err >>> 0)} [#${nest + 1}] SMP`);
   yield* pr_emerg(k, `pc : ${c.image.symbolize(pc)}`);
   const pid = yield* current_pid(k);
-  const inIrq = inInterrupt(yield* preempt_count(k));
+  const inIrq = inInterrupt(yield preempt_count(k));
   // kexec_should_crash(): never with crash_kexec_post_notifiers; else in interrupt, for pid 0 or 1, or panic_on_oops.
   const shouldCrash = !k.cfg.crashKexecPostNotifiers && (inIrq || pid <= 1 || PANIC_ON_OOPS);
   if (shouldCrash) yield k.call('crash_kexec', regs);
@@ -111,7 +111,7 @@ export const do_mem_abort = guestFn<K>('do_mem_abort', function* (k, far, esr, r
  * finish_task_switch enables IRQs (I and F only).
  */
 export const make_task_dead = guestFn<K>('make_task_dead', function* (k, pid) {
-  if (inInterrupt(yield* preempt_count(k))) yield k.call('panic_str', 3); // "Aiee, killing interrupt handler!"
+  if (inInterrupt(yield preempt_count(k))) yield k.call('panic_str', 3); // "Aiee, killing interrupt handler!"
   if (pid === 0) yield k.call('panic_str', 4); // "Attempted to kill the idle task!"
   yield k.c.str(k.L.pcpu(k.cpu, PCPU.current), k.L.pcpu(k.cpu, PCPU.idle_task));
   yield k.c.str(k.L.pcpu(k.cpu, PCPU.preempt_count), 0);
