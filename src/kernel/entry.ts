@@ -162,9 +162,9 @@ export const do_interrupt_handler = guestFn<K>('do_interrupt_handler', function*
 // Exit to kernel mode (6.1, 6.6-6.8)
 // =====================================================================
 
-/** mte_check_tfsr_exit: no MTE in the model (a no-op instruction keeps its place). */
-function* mte_check_tfsr_exit(k: K): Guest<void> {
-  yield k.c.nop();
+/** mte_check_tfsr_exit: no MTE in the model (a no-op instruction keeps its place; yield it). */
+function mte_check_tfsr_exit(k: K): number {
+  return k.c.nop();
 }
 
 /**
@@ -174,8 +174,8 @@ function* mte_check_tfsr_exit(k: K): Guest<void> {
  * x2 = FROM_IRQ / FROM_SYNC (model-only).
  */
 export const exit_to_kernel_mode_generic = guestFn<K>('exit_to_kernel_mode', function* (k, regs, st, from) {
-  if (!(yield* pipeline_epilogue_gate(k, decodeState(st), from))) return 0;
-  yield* mte_check_tfsr_exit(k);
+  if (k.cfg.irqPipeline && !(yield* pipeline_epilogue_gate(k, decodeState(st), from))) return 0; // the gate only exists with the pipeline
+  yield mte_check_tfsr_exit(k);
   yield k.call('irqentry_exit', regs, st, from);
   return 0;
 }, { size: 24 });
@@ -193,11 +193,11 @@ export const exit_to_kernel_mode_generic = guestFn<K>('exit_to_kernel_mode', fun
  */
 export const exit_to_kernel_mode = guestFn<K>('exit_to_kernel_mode', function* (k, regs, st, from) {
   const state = decodeState(st);
-  if (!(yield* pipeline_epilogue_gate(k, state, from))) return 0;
-  yield* native_irq_disable(k);
+  if (k.cfg.irqPipeline && !(yield* pipeline_epilogue_gate(k, state, from))) return 0; // the gate only exists with the pipeline
+  yield native_irq_disable(k);
   yield* irqentry_exit_to_kernel_mode_preempt(k, regs, state, from);
   yield* local_daif_mask(k);
-  yield* mte_check_tfsr_exit(k);
+  yield mte_check_tfsr_exit(k);
   yield* irqentry_exit_to_kernel_mode_after_preempt(k, regs, state);
   return 0;
 }, { size: 48 });

@@ -19,9 +19,9 @@ import type { K } from './kernel.js';
 
 // ---- native (hardware) helpers ----
 
-export function* native_irq_disable(k: K): Guest<void> {
-  if (k.cfg.pseudoNmi) yield k.c.msr(SYS.ICC_PMR_EL1, GIC_PRIO_IRQOFF);
-  else yield k.c.daifSet(3);
+/** One instruction either way: returns its opcode (yield it). */
+export function native_irq_disable(k: K): number {
+  return k.cfg.pseudoNmi ? k.c.msr(SYS.ICC_PMR_EL1, GIC_PRIO_IRQOFF) : k.c.daifSet(3);
 }
 
 export function* native_irq_enable(k: K): Guest<void> {
@@ -44,7 +44,7 @@ export function native_irqs_disabled_flags(k: K, flags: number): boolean {
 
 export function* native_irq_save(k: K): Guest<number> {
   const flags = yield* native_save_flags(k);
-  if (!native_irqs_disabled_flags(k, flags)) yield* native_irq_disable(k);
+  if (!native_irqs_disabled_flags(k, flags)) yield native_irq_disable(k);
   return flags;
 }
 
@@ -61,7 +61,7 @@ export function* native_irq_restore(k: K, flags: number): Guest<void> {
 
 export function* local_irq_disable(k: K): Guest<void> {
   if (k.cfg.irqPipeline) yield* inband_irq_disable(k);
-  else yield* native_irq_disable(k);
+  else yield native_irq_disable(k);
 }
 
 export function* local_irq_enable(k: K): Guest<void> {

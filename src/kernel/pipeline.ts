@@ -232,7 +232,7 @@ export const sync_current_irq_stage = guestFn<K>('sync_current_irq_stage', funct
     yield k.call('generic_handle_domain_irq', irqnr, yield c.ldr(k.L.pcpu(k.cpu, PCPU.irq_regs)));
     yield* irq_exit_rcu(k);
     if (irqnr >= 16) yield c.str(sgiFrame(k.cpu) + 0x100, 1 << irqnr); // GICR_ISENABLER0: unmask the PPI
-    yield* native_irq_disable(k);
+    yield native_irq_disable(k);
     yield c.b(top);
   }
   yield* trace_hardirqs_on(k);
@@ -323,7 +323,7 @@ export function* pipeline_epilogue_gate(k: K, state: IrqentryState, from: number
  */
 export const cpu_do_idle_pipelined = guestFn<K>('cpu_do_idle', function* (k) {
   const c = k.c;
-  yield* native_irq_disable(k);
+  yield native_irq_disable(k);
   if ((yield c.ldr(k.L.pcpu(k.cpu, PCPU.inband_log))) === 0) {
     yield c.dsb();
     yield c.wfi();

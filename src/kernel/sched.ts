@@ -59,7 +59,7 @@ export const preempt_schedule_irq = guestFn<K>('preempt_schedule_irq', function*
     if (!(yield* need_resched(k))) break;
     yield k.c.b(top);
   }
-  if (k.cfg.irqPipeline) yield* native_irq_disable(k);
+  if (k.cfg.irqPipeline) yield native_irq_disable(k);
   return 0;
 }, { size: 32, traced: true });
 
