@@ -19,7 +19,11 @@
  *
  * Small helpers that Linux inlines (local_daif_mask, set_cpu_online) are
  * plain generators run with `yield*`: they have no frame and their
- * instructions count at the caller's PC, as inlined code does.
+ * instructions count at the caller's PC, as inlined code does. A hot helper of
+ * exactly one instruction may instead be a plain function that returns that
+ * instruction's opcode for the caller to `yield` (the entry steps of
+ * src/kernel/entry-common.ts): the instruction is the same, but no generator
+ * is created per call and no `yield*` delegation runs per resumption.
  */
 
 /** Opcodes returned by instruction methods (what the core must do after the instruction). */
