@@ -53,8 +53,15 @@ export interface BenchConfig {
   readonly scenarioWarmSeconds: { readonly sim: number; readonly threads: number };
   /** CPU counts of the scaling rows. */
   readonly scaling: { readonly sim: readonly number[]; readonly threads: readonly number[] };
-  /** Measured runs per scaling row (median reported). */
+  /** Measured runs per scaling row, at least (median reported). */
   readonly scalingRuns: number;
+  /**
+   * Per scaling row, host seconds to keep measuring after `scalingRuns` runs, up to
+   * `scalingMaxRuns`: three runs of a row gave sim growth exponents of 0.94 to 1.14 on the same
+   * code (one slow run at 128 or 256 CPUs moves the slope); more runs give a steadier median.
+   */
+  readonly scalingSeconds: { readonly sim: number; readonly threads: number };
+  readonly scalingMaxRuns: number;
 }
 
 export const FULL: BenchConfig = {
@@ -78,6 +85,8 @@ export const FULL: BenchConfig = {
   scenarioWarmSeconds: { sim: 10, threads: 25 },
   scaling: { sim: [2, 8, 32, 64, 128, 256], threads: [2, 8, 32, 64] },
   scalingRuns: 3,
+  scalingSeconds: { sim: 0.8, threads: 0.8 },
+  scalingMaxRuns: 25,
 };
 
 export const QUICK: BenchConfig = {
@@ -101,4 +110,6 @@ export const QUICK: BenchConfig = {
   scenarioWarmSeconds: { sim: 3, threads: 1.5 },
   scaling: { sim: [2, 8, 32, 64, 128, 256], threads: [2, 8, 64] },
   scalingRuns: 1,
+  scalingSeconds: { sim: 0, threads: 0 },
+  scalingMaxRuns: 1,
 };

@@ -136,14 +136,18 @@ export function combineScenarios(cfg: BenchConfig, sim: EngineScenarioFigures, t
   };
 }
 
-/** One scaling row: the median over `runs` runs after a warm-up at that size. */
-export async function scalingRow(engine: EngineName, cpus: number, runs: number): Promise<ScalingRow> {
+/**
+ * One scaling row: the median over `runs` runs after a warm-up at that size, or over more (up to
+ * `maxRuns`) while less than `seconds` of host time have gone into measured runs.
+ */
+export async function scalingRow(engine: EngineName, cpus: number, runs: number, seconds = 0, maxRuns = runs): Promise<ScalingRow> {
   const s = kernelScenario(cpus);
   const first = await runScenario(s, { engine, seed: 1 }); // warm-up: JIT, program build, worker pool growth
   const wall: number[] = [];
   const cpu: number[] = [];
   const rss: number[] = [];
-  for (let i = 0; i < runs; i++) {
+  const t1 = hostMs();
+  for (let i = 0; i < runs || (i < maxRuns && hostMs() - t1 < seconds * 1000); i++) {
     resetPeakRss();
     const c0 = processCpuMs();
     const t0 = hostMs();
@@ -157,7 +161,7 @@ export async function scalingRow(engine: EngineName, cpus: number, runs: number)
 
 export async function measureScaling(cfg: BenchConfig, engine: EngineName): Promise<ScalingRow[]> {
   const rows: ScalingRow[] = [];
-  for (const n of cfg.scaling[engine]) rows.push(await scalingRow(engine, n, cfg.scalingRuns));
+  for (const n of cfg.scaling[engine]) rows.push(await scalingRow(engine, n, cfg.scalingRuns, cfg.scalingSeconds[engine], cfg.scalingMaxRuns));
   return rows;
 }
 

@@ -39,6 +39,8 @@ const TINY: BenchConfig = {
   scenarioWarmSeconds: { sim: 0, threads: 0 },
   scaling: { sim: [2, 4], threads: [2] },
   scalingRuns: 1,
+  scalingSeconds: { sim: 0, threads: 0 },
+  scalingMaxRuns: 1,
 };
 
 const REQUIRED = [
