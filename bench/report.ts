@@ -101,10 +101,12 @@ export function renderTable(r: BenchReport): string {
   row('  the same, first wake-up of a fresh machine (cold code in each worker)', `${fmt(W.firstRoundUs)} us`, '-', '-', '-', '');
   row(`host CPU while ${r.idle.cpus} threads CPUs sleep (${r.idle.windowMs} ms)`, `${fmt(r.idle.hostCpuPercent)} % of a core`, '-', '-', '< 1 %', verdict(r, 'idle.hostCpuPercent'));
   const C = r.scenarios;
-  row(`scenario runs/s, sim, ${C.cpus} CPUs (panic+stop+kdump, ${C.simRuns} runs)`, `${fmt(C.simPerSec)} (${fmt(C.simPerCpuSec)} per CPU-s)`,
+  const win = C.windows > 1 ? `, best of ${C.windows} windows` : '';
+  row(`scenario runs/s, sim, ${C.cpus} CPUs (panic+stop+kdump, ${C.simRuns} runs${win})`, `${fmt(C.simPerSec)} (${fmt(C.simPerCpuSec)} per CPU-s)`,
     `${fmt(C.simInstructionsPerRun)} instr at busy rate: ${fmt(C.simLimitPerSec)}/s`, fmt(C.ratioSim), '>= 1000', verdict(r, 'scenarios.simPerSec'));
-  row(`scenario runs/s, threads, ${C.cpus} CPUs (${C.threadsRuns} runs)`, `${fmt(C.threadsPerSec)} (${fmt(C.threadsPerCpuSec)} per CPU-s)`,
+  row(`scenario runs/s, threads, ${C.cpus} CPUs (${C.threadsRuns} runs${win})`, `${fmt(C.threadsPerSec)} (${fmt(C.threadsPerCpuSec)} per CPU-s)`,
     `${fmt(C.threadsInstructionsPerRun)} instr at busy rate: ${fmt(C.threadsLimitPerSec)}/s`, fmt(C.ratioThreads), '>= 100', verdict(r, 'scenarios.threadsPerSec'));
+  if (C.windows > 1) row('  the same, mean over all windows: sim / threads', `${fmt(C.simPerSecMean)} / ${fmt(C.threadsPerSecMean)}`, '-', '-', '-', '');
   if (C.verdictOk !== 1) row('  WARNING: the checked scenario run did not end in kexec without violations', '', '', '', '', 'CHECK');
   for (const engine of ['sim', 'threads'] as const) {
     const rs = r.scaling.filter((x) => x.engine === engine);

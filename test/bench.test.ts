@@ -35,6 +35,7 @@ const TINY: BenchConfig = {
   scenarioCpus: 2,
   scenarioSeconds: { sim: 0.05, threads: 0.05 },
   scenarioMinRuns: 1,
+  scenarioWindows: 1,
   scenarioWarmRuns: { sim: 1, threads: 1 },
   scenarioWarmSeconds: { sim: 0, threads: 0 },
   scaling: { sim: [2, 4], threads: [2] },
