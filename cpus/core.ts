@@ -468,7 +468,11 @@ export class CpuCore<Ctx = any> {
     if (!f) throw this.fault(`exception to VBAR_EL1+0x${(group + vecOff).toString(16)} (0x${target.toString(16)}) but no vector code is there`);
     this.trace?.emit(T.EXC_ENTRY, group + vecOff, elr);
     this.startFn(f);
-    this.recheck = true;
+    // Entry only sets PSTATE mask bits (D, A, I, F, ALLINT), so no interrupt is takeable at the next
+    // boundary that was not at this one (the signalled HPPI was this exception or nothing; a GIC
+    // change by another PE sets ATTN). Perf: so the next boundary re-evaluates only for a pending
+    // SError or debug event, whose evaluation records that it found them masked.
+    if (this.serrorEsr >= 0 || this.dbgEsr !== 0) this.recheck = true;
   }
 
   /**
