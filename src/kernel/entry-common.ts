@@ -25,7 +25,7 @@
  */
 import { guestFn, type Guest } from '../../cpus/isa.js';
 import { SYS } from '../../cpus/sysregs.js';
-import { PCPU, TASK } from './layout.js';
+import { PCPU } from './layout.js';
 import { regs_irqs_disabled } from './irq-gic-v3.js';
 import { T } from '../trace/events.js';
 import type { K } from './kernel.js';
@@ -272,13 +272,13 @@ function ftrace_nmi_exit(k: K): number {
 /** account_hardirq_enter/exit (kernel/sched/cputime.c irqtime): hardirq time accumulates while the nesting is > 0. */
 function* account_hardirq_enter(k: K): Guest<void> {
   const c = k.c;
-  if ((yield addStep(k, STEP.ACCOUNT_HARDIRQ_ENTER, PCPU.irqtime_depth, 1)) + 1 === 1) {
+  if ((yield addStep(k, STEP.ACCOUNT_HARDIRQ_ENTER, PCPU.irqtime_depth, 1)) === 0) { // the outermost level
     yield c.str64(k.L.pcpu(k.cpu, PCPU.irqtime_start), yield c.now());
   }
 }
 function* account_hardirq_exit(k: K): Guest<void> {
   const c = k.c;
-  if ((yield addStep(k, STEP.ACCOUNT_HARDIRQ_EXIT, PCPU.irqtime_depth, -1)) - 1 === 0) {
+  if ((yield addStep(k, STEP.ACCOUNT_HARDIRQ_EXIT, PCPU.irqtime_depth, -1)) === 1) { // leaving the outermost level
     const start = yield c.ldr64(k.L.pcpu(k.cpu, PCPU.irqtime_start));
     const total = yield c.ldr64(k.L.pcpu(k.cpu, PCPU.irqtime_total));
     yield c.str64(k.L.pcpu(k.cpu, PCPU.irqtime_total), total + Math.max(0, (yield c.now()) - start));
@@ -292,12 +292,6 @@ export function load_current(k: K): number {
 /** The address of this CPU's idle task (no instruction). */
 export function idle_task(k: K): number {
   return k.L.pcpu(k.cpu, PCPU.idle_task);
-}
-
-/** current->pid. */
-export function* current_pid(k: K): Guest<number> {
-  const task = yield k.c.ldr(k.L.pcpu(k.cpu, PCPU.current));
-  return task === 0 ? 0 : yield k.c.ldr(task + TASK.pid);
 }
 
 // =====================================================================

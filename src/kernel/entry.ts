@@ -174,7 +174,7 @@ function mte_check_tfsr_exit(k: K): number {
  * x2 = FROM_IRQ / FROM_SYNC (model-only).
  */
 export const exit_to_kernel_mode_generic = guestFn<K>('exit_to_kernel_mode', function* (k, regs, st, from) {
-  if (k.cfg.irqPipeline && !(yield* pipeline_epilogue_gate(k, decodeState(st), from))) return 0; // the gate only exists with the pipeline
+  if (!(yield* pipeline_epilogue_gate(k, decodeState(st), from))) return 0;
   yield mte_check_tfsr_exit(k);
   yield k.call('irqentry_exit', regs, st, from);
   return 0;
@@ -193,7 +193,7 @@ export const exit_to_kernel_mode_generic = guestFn<K>('exit_to_kernel_mode', fun
  */
 export const exit_to_kernel_mode = guestFn<K>('exit_to_kernel_mode', function* (k, regs, st, from) {
   const state = decodeState(st);
-  if (k.cfg.irqPipeline && !(yield* pipeline_epilogue_gate(k, state, from))) return 0; // the gate only exists with the pipeline
+  if (!(yield* pipeline_epilogue_gate(k, state, from))) return 0;
   yield native_irq_disable(k);
   yield* irqentry_exit_to_kernel_mode_preempt(k, regs, state, from);
   yield* local_daif_mask(k);

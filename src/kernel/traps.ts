@@ -9,7 +9,7 @@ import { PAGE_SIZE } from '../machine/memory.js';
 import { GV, PCPU, TASK } from './layout.js';
 import { pr_emerg, printk, KERN_ALERT } from './printk.js';
 import { local_irq_save, local_irq_restore, local_irq_enable } from './irqflags.js';
-import { preempt_count, inInterrupt } from './entry-common.js';
+import { preempt_count, inInterrupt, load_current } from './entry-common.js';
 import { fixup_exception } from './extable.js';
 import type { K } from './kernel.js';
 
@@ -19,8 +19,9 @@ function hex16(v: number): string {
   return v.toString(16).padStart(16, '0');
 }
 
+/** current->pid. */
 export function* current_pid(k: K): Guest<number> {
-  const task = yield k.c.ldr(k.L.pcpu(k.cpu, PCPU.current));
+  const task = yield load_current(k);
   if (task === 0) return 0;
   return yield k.c.ldr(task + TASK.pid);
 }

@@ -49,7 +49,6 @@ export function runSim(m: MachineShared, program: GuestProgram, cfg: MachineConf
   for (let cpu = 0; cpu < n; cpu++) cores.push(createCore(m, cpu, program, clock, fw, cc));
   const sched = makeScheduler(cfg.scheduler ?? DEFAULT_SCHEDULER, cfg.seed, n);
   const nsPer = cfg.nsPerInstruction ?? 1;
-  const runnable = new Int32Array(n);
   const runList: number[] = new Array(n).fill(0);
   const rsIdx = Array.from({ length: n }, (_, i) => m.cpuI(i, F.RUNSTATE.index));
   const attnIdx = Array.from({ length: n }, (_, i) => m.cpuI(i, F.ATTN.index));
@@ -64,24 +63,22 @@ export function runSim(m: MachineShared, program: GuestProgram, cfg: MachineConf
   // a wait or power-off, which this loop sees: so an unchanged WAKE_SEQ after a quantum that ended
   // on its budget means the same list (in the same ascending order, so the same schedule). Perf:
   // the scan of every CPU per quantum was 12% of a 256-CPU run (quanta and CPUs both grow with n).
+  // `listSeq` -1: rebuild (WAKE_SEQ counts up from 0).
   let count = 0;
   let listSeq = -1;
-  let stale = true;
   try {
     while (machineRunning(m)) {
       const seq = m.ctl32[C.WAKE_SEQ.index]!;
-      if (stale || seq !== listSeq) {
+      if (seq !== listSeq) {
         count = 0;
         for (let i = 0; i < n; i++) if (m.cpu32[rsIdx[i]!] === RUN_RUNNING) runList[count++] = i;
         listSeq = seq;
-        stale = false;
       }
       if (count === 0) {
         idleSkip(m, clock, limits.guestTimeNs);
         nextWake = recomputeNextWake(m, n, rsIdx, dlIdx);
         continue;
       }
-      void runnable;
       const cpu = sched.next(runList, count);
       running = cpu;
       const core = cores[cpu]!;
@@ -93,7 +90,7 @@ export function runSim(m: MachineShared, program: GuestProgram, cfg: MachineConf
       if (st === RUN_BUDGET) {
         core.pollTimer(clock.t);
       } else if (st === RUN_WAIT || st === CORE_OFF) {
-        stale = true;
+        listSeq = -1;
         const off = st === CORE_OFF;
         if (off) markOff(m, cpu);
         else {
