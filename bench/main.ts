@@ -24,7 +24,8 @@ import { FULL, QUICK, type BenchConfig } from './config.js';
 import { measureInstructions } from './instructions.js';
 import { measureSgi } from './sgi.js';
 import { measureWake } from './wake.js';
-import { measureScenarioEngine, combineScenarios, measureScaling, growthExponent } from './scenarios.js';
+import { measureScenarioEngine, combineScenarios, measureScaling, growthExponent, poolRunsPerSec, stepExponents } from './scenarios.js';
+import { defaultJobs } from '../src/stress/pool.js';
 import { renderTable, targetChecks, writeResults, type BenchReport, type BenchMeta } from './report.js';
 import { hostMs, otherLoad, cpuTicks, tickShares } from './host.js';
 import { packageRoot } from '../src/paths.js';
@@ -73,12 +74,14 @@ export async function runBench(o: BenchOptions = {}): Promise<BenchReport> {
   // (2, 8, 32, 64 workers), so each scaling row's RSS includes the warm pool its size needs, no more.
   const instructions = await step('instructions', () => measureInstructions(cfg));
   const simScenarios = await step('scenario throughput, sim', () => measureScenarioEngine(cfg, 'sim', instructions.simPerSec));
+  const simPool = await step('scenario throughput, sim stress pool', () => poolRunsPerSec(cfg.scenarioCpus, defaultJobs(), cfg.scenarioSeconds.sim,
+    { seconds: cfg.scenarioWarmSeconds.sim }, cfg.scenarioWindows));
   const simScaling = await step('scaling, sim', () => measureScaling(cfg, 'sim'));
   const sgi = await step('sgi latency', () => measureSgi(cfg));
   const thrScenarios = await step('scenario throughput, threads', () => measureScenarioEngine(cfg, 'threads', instructions.threadsPerSec));
   const thrScaling = await step('scaling, threads', () => measureScaling(cfg, 'threads'));
   const { wake, idle } = await step(`wake ${cfg.wakeCpus} / idle`, () => measureWake(cfg));
-  const scenarios = combineScenarios(cfg, simScenarios, thrScenarios);
+  const scenarios = combineScenarios(cfg, simScenarios, thrScenarios, simPool);
   const scaling = [...simScaling, ...thrScaling];
   const expFrom = cfg.scaling.sim.filter((n) => n >= 32).length >= 2 ? 32 : Math.min(...cfg.scaling.sim);
   const threadsWanted = Math.max(...cfg.scaling.threads);
@@ -87,6 +90,7 @@ export async function runBench(o: BenchOptions = {}): Promise<BenchReport> {
     scalingSummary: {
       simExponent: growthExponent(scaling, 'sim', expFrom),
       simExponentFrom: expFrom,
+      simExponentSteps: stepExponents(scaling, 'sim', expFrom),
       threadsMaxCpusCompleted: Math.max(0, ...scaling.filter((s) => s.engine === 'threads' && s.outcome === 'kexec').map((s) => s.cpus)),
     },
   };

@@ -45,6 +45,8 @@ export interface BenchReport {
     /** log-log slope of sim wall time over the rows from `simExponentFrom` CPUs (1 = linear). */
     readonly simExponent: number;
     readonly simExponentFrom: number;
+    /** The slope between each pair of consecutive rows from `simExponentFrom` CPUs: where growth bends. */
+    readonly simExponentSteps: readonly { readonly from: number; readonly to: number; readonly exponent: number }[];
     /** Largest threads-engine row that ended with the expected outcome (kexec). */
     readonly threadsMaxCpusCompleted: number;
   };
@@ -107,6 +109,8 @@ export function renderTable(r: BenchReport): string {
   row(`scenario runs/s, threads, ${C.cpus} CPUs (${C.threadsRuns} runs${win})`, `${fmt(C.threadsPerSec)} (${fmt(C.threadsPerCpuSec)} per CPU-s)`,
     `${fmt(C.threadsInstructionsPerRun)} instr at busy rate: ${fmt(C.threadsLimitPerSec)}/s`, fmt(C.ratioThreads), '>= 100', verdict(r, 'scenarios.threadsPerSec'));
   if (C.windows > 1) row('  the same, mean over all windows: sim / threads', `${fmt(C.simPerSecMean)} / ${fmt(C.threadsPerSecMean)}`, '-', '-', '-', '');
+  row(`  sim through the stress pool (${C.simPoolWorkers} workers, ${C.simPoolRuns} runs${win}), mean`, `${fmt(C.simPoolPerSec)}, mean ${fmt(C.simPoolPerSecMean)}`,
+    `one engine thread ${fmt(C.simPerSec)}/s`, fmt(C.simPoolPerSec / C.simPerSec), '-', '');
   if (C.verdictOk !== 1) row('  WARNING: the checked scenario run did not end in kexec without violations', '', '', '', '', 'CHECK');
   for (const engine of ['sim', 'threads'] as const) {
     const rs = r.scaling.filter((x) => x.engine === engine);
@@ -119,6 +123,9 @@ export function renderTable(r: BenchReport): string {
   }
   const G = r.scalingSummary;
   row(`sim wall-time growth exponent, ${G.simExponentFrom}+ CPUs`, fmt(G.simExponent), 'linear = 1', fmt(G.simExponent), '<= 1', verdict(r, 'scalingSummary.simExponent'));
+  if (G.simExponentSteps.length > 1) {
+    row('  between consecutive rows', G.simExponentSteps.map((x) => `${x.from}-${x.to}: ${fmt(x.exponent)}`).join(', '), '-', '-', '-', '');
+  }
   row('threads engine: largest CPU count completed', String(G.threadsMaxCpusCompleted), '-', '-', '>= 64', verdict(r, 'scalingSummary.threadsMaxCpusCompleted'));
 
   const head = ['figure', 'value', 'limit (same run)', 'ratio', 'target', 'verdict'];

@@ -15,6 +15,10 @@ import { runScenario, runScenarioDetailed } from '../src/scenarios/run.js';
 import type { ScenarioInput } from '../src/scenarios/schema.js';
 import type { EngineName } from '../src/machine/config.js';
 import { hostMs, median, processCpuMs, peakRssMb, resetPeakRss } from './host.js';
+import { SimPool } from '../src/stress/pool.js';
+import type { RunJob } from '../src/stress/record.js';
+import { parseScenario } from '../src/scenarios/schema.js';
+import { DEFAULT_SCHEDULER } from '../src/machine/scheduler.js';
 
 export function kernelScenario(cpus: number): ScenarioInput {
   return {
@@ -35,6 +39,15 @@ export interface ScenarioFigures {
   readonly simPerSecMean: number;
   readonly threadsPerSecMean: number;
   readonly windows: number;
+  /**
+   * The sim scenario through the stress campaign's pool (src/stress/pool.ts: one worker per host
+   * core, one whole run per task), best window and mean: the rate `smpstop stress --engine sim`
+   * gets from this host. Information only: the target is for one engine thread (simPerSec).
+   */
+  readonly simPoolPerSec: number;
+  readonly simPoolPerSecMean: number;
+  readonly simPoolWorkers: number;
+  readonly simPoolRuns: number;
   /** Runs per second of host CPU time (all threads) in the best window: less sensitive to other load than runs per wall second. */
   readonly simPerCpuSec: number;
   readonly threadsPerCpuSec: number;
@@ -135,13 +148,68 @@ export async function measureScenarioEngine(cfg: BenchConfig, engine: EngineName
   };
 }
 
-export function combineScenarios(cfg: BenchConfig, sim: EngineScenarioFigures, thr: EngineScenarioFigures): ScenarioFigures {
+export interface PoolFigures {
+  readonly perSec: number;
+  readonly perSecMean: number;
+  readonly workers: number;
+  readonly runs: number;
+}
+
+/**
+ * Sim scenario runs per wall second through a stress pool of `workers` threads, each kept busy
+ * with one run after another, counted in `windows` equal windows of about `seconds` in all
+ * (best window and mean), after `warm.seconds` of warm-up (JIT in every worker).
+ */
+export async function poolRunsPerSec(
+  cpus: number, workers: number, seconds: number, warm: { seconds: number }, windows = 1,
+): Promise<PoolFigures> {
+  const scenario = parseScenario(kernelScenario(cpus));
+  const pool = new SimPool(workers);
+  const never = new AbortController().signal;
+  let index = 0;
+  const job = (): RunJob => ({ index, seed: ++index, shape: 'panic', engine: 'sim', scheduler: DEFAULT_SCHEDULER, scenario, modules: [] });
+  // Every worker runs back to back until `end`; returns the runs finished.
+  const fill = async (end: number): Promise<number> => {
+    const lanes = Array.from({ length: workers }, async () => {
+      let k = 0;
+      do {
+        const r = await pool.run(job(), never);
+        if (r.outcome !== 'kexec') throw new Error(`bench scenario through the stress pool ended ${r.outcome}${r.fault ? `: ${r.fault.message}` : ''}`);
+        k++;
+      } while (hostMs() < end);
+      return k;
+    });
+    return (await Promise.all(lanes)).reduce((a, b) => a + b, 0);
+  };
+  try {
+    await fill(hostMs() + warm.seconds * 1000);
+    const n = Math.max(1, Math.floor(windows));
+    const start = hostMs();
+    let runs = 0;
+    let best = 0;
+    for (let w = 0; w < n; w++) {
+      const t0 = hostMs();
+      const k = await fill(t0 + (seconds / n) * 1000);
+      runs += k;
+      best = Math.max(best, k / ((hostMs() - t0) / 1000));
+    }
+    return { perSec: best, perSecMean: runs / ((hostMs() - start) / 1000), workers, runs };
+  } finally {
+    await pool.close();
+  }
+}
+
+export function combineScenarios(cfg: BenchConfig, sim: EngineScenarioFigures, thr: EngineScenarioFigures, pool: PoolFigures): ScenarioFigures {
   return {
     cpus: cfg.scenarioCpus,
     simPerSec: sim.perSec,
     threadsPerSec: thr.perSec,
     simPerSecMean: sim.perSecMean,
     threadsPerSecMean: thr.perSecMean,
+    simPoolPerSec: pool.perSec,
+    simPoolPerSecMean: pool.perSecMean,
+    simPoolWorkers: pool.workers,
+    simPoolRuns: pool.runs,
     windows: cfg.scenarioWindows,
     simPerCpuSec: sim.perCpuSec,
     threadsPerCpuSec: thr.perCpuSec,
@@ -204,4 +272,10 @@ export function growthExponent(rows: readonly ScalingRow[], engine: EngineName, 
     den += (x - mx) ** 2;
   }
   return num / den;
+}
+
+/** The exponent between each pair of consecutive rows of `engine` (where growth bends). */
+export function stepExponents(rows: readonly ScalingRow[], engine: EngineName, from: number): { from: number; to: number; exponent: number }[] {
+  const rs = rows.filter((r) => r.engine === engine && r.cpus >= from && r.wallMs > 0);
+  return rs.slice(1).map((r, i) => ({ from: rs[i]!.cpus, to: r.cpus, exponent: Math.log(r.wallMs / rs[i]!.wallMs) / Math.log(r.cpus / rs[i]!.cpus) }));
 }

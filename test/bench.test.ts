@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runBench, parseBenchArgs } from '../dist/bench/main.js';
 import { renderTable, writeResults, numericKeys } from '../dist/bench/report.js';
+import { growthExponent, stepExponents, type ScalingRow } from '../dist/bench/scenarios.js';
 import { runSoak, renderSoak } from '../dist/bench/soak.js';
 import type { BenchConfig } from '../dist/bench/config.js';
 import { shutdownThreadsEngine } from '../dist/src/machine/threads.js';
@@ -49,7 +50,7 @@ const REQUIRED = [
   'sgi.sleepingMedianUs', 'sgi.sleepingP99Us', 'sgi.busyMedianUs', 'sgi.busyP99Us', 'sgi.bareFutexOneWayUs', 'sgi.ratioSleeping', 'sgi.bareSpinOneWayUs', 'sgi.ratioBusy',
   'wake.allHandlersUs', 'wake.bareFanoutUs', 'wake.ratio',
   'idle.hostCpuPercent',
-  'scenarios.simPerSec', 'scenarios.threadsPerSec',
+  'scenarios.simPerSec', 'scenarios.threadsPerSec', 'scenarios.simPoolPerSec', 'scenarios.simPoolWorkers',
   'scalingSummary.simExponent', 'scalingSummary.threadsMaxCpusCompleted',
 ];
 
@@ -67,6 +68,8 @@ describe('benchmark suite', () => {
     for (const row of rows) {
       for (const k of ['wallMs', 'hostCpuMs', 'rssMb', 'cpus']) expect(Number.isFinite(row[k]), k).toBe(true);
     }
+    expect(r.scenarios.simPoolWorkers).toBeGreaterThanOrEqual(1);
+    expect(r.scenarios.simPoolRuns).toBeGreaterThanOrEqual(r.scenarios.simPoolWorkers);
     expect(r.targets.length).toBeGreaterThan(0);
     const table = renderTable(r);
     expect(table).toContain('instructions/s, sim');
@@ -81,6 +84,18 @@ describe('benchmark suite', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   }, 120_000);
+
+  it('fits the growth exponent over the rows and gives the slope between consecutive rows', () => {
+    // wall = cpus^1 up to 128, then a knee: 256 CPUs take 4 times as long as 128.
+    const rows: ScalingRow[] = [32, 64, 128, 256].map((cpus) => ({ engine: 'sim', cpus, wallMs: cpus === 256 ? 512 : cpus, hostCpuMs: 0, rssMb: 0, outcome: 'kexec' }));
+    rows.push({ engine: 'threads', cpus: 64, wallMs: 1e6, hostCpuMs: 0, rssMb: 0, outcome: 'kexec' });
+    const steps = stepExponents(rows, 'sim', 32);
+    expect(steps.map((x) => [x.from, x.to])).toEqual([[32, 64], [64, 128], [128, 256]]);
+    expect(steps.map((x) => Number(x.exponent.toFixed(6)))).toEqual([1, 1, 2]);
+    expect(growthExponent(rows.slice(0, 3), 'sim', 32)).toBeCloseTo(1, 9);
+    expect(growthExponent(rows, 'sim', 32)).toBeGreaterThan(1.2);
+    expect(growthExponent(rows, 'sim', 256)).toBeNaN();
+  });
 
   it.each([
     [['--quick', '--json'], { quick: true, json: true, help: false }],
