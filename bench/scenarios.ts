@@ -166,8 +166,11 @@ export async function poolRunsPerSec(
   const scenario = parseScenario(kernelScenario(cpus));
   const pool = new SimPool(workers);
   const never = new AbortController().signal;
-  let index = 0;
-  const job = (): RunJob => ({ index, seed: ++index, shape: 'panic', engine: 'sim', scheduler: DEFAULT_SCHEDULER, scenario, modules: [] });
+  let next = 0;
+  const job = (): RunJob => {
+    const index = next++;
+    return { index, seed: index + 1, shape: 'panic', engine: 'sim', scheduler: DEFAULT_SCHEDULER, scenario, modules: [] };
+  };
   // Every worker runs back to back until `end`; returns the runs finished.
   const fill = async (end: number): Promise<number> => {
     const lanes = Array.from({ length: workers }, async () => {
@@ -179,7 +182,11 @@ export async function poolRunsPerSec(
       } while (hostMs() < end);
       return k;
     });
-    return (await Promise.all(lanes)).reduce((a, b) => a + b, 0);
+    // allSettled: a failed lane must not leave the other one's run rejected by pool.close() unheard.
+    const done = await Promise.allSettled(lanes);
+    const failed = done.find((d) => d.status === 'rejected');
+    if (failed) throw failed.reason;
+    return done.reduce((a, d) => a + (d.status === 'fulfilled' ? d.value : 0), 0);
   };
   try {
     await fill(hostMs() + warm.seconds * 1000);
