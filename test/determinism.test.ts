@@ -85,4 +85,28 @@ describe('recycled machine buffers', () => {
     const again = await runScenarioDetailed(getPreset(name)!.scenario, { engine: 'sim', seed: 5 });
     expect(withoutHostTime(again.result)).toEqual(withoutHostTime(d.result));
   });
+
+  it('a set recycled after smaller geometries displaces the oldest of them, not itself', () => {
+    // The pool holds 128 MB. Two 40 MB sets of one geometry, then a 90 MB set of another: the
+    // large set is the one the next run of its size wants (the bench's 256-CPU row after its
+    // smaller rows), so the older sets go.
+    const small = { ncpus: 2, ramBytes: 40 << 20, traceRecords: 16 };
+    const large = { ncpus: 2, ramBytes: 90 << 20, traceRecords: 16 };
+    const s1 = MachineShared.allocate(small);
+    const s2 = MachineShared.allocate(small);
+    s1.recycle();
+    s2.recycle();
+    const l1 = MachineShared.allocate(large);
+    l1.recycle();
+    expect(MachineShared.allocate(large).buffers).toBe(l1.buffers);
+    const s3 = MachineShared.allocate(small);
+    expect(s3.buffers).not.toBe(s1.buffers);
+    expect(s3.buffers).not.toBe(s2.buffers);
+    // A set larger than the whole pool is not kept, and displaces nothing.
+    s3.recycle();
+    const huge = MachineShared.allocate({ ncpus: 2, ramBytes: 130 << 20, traceRecords: 16 });
+    huge.recycle();
+    expect(MachineShared.allocate({ ncpus: 2, ramBytes: 130 << 20, traceRecords: 16 }).buffers).not.toBe(huge.buffers);
+    expect(MachineShared.allocate(small).buffers).toBe(s3.buffers);
+  });
 });

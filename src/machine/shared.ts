@@ -136,10 +136,26 @@ export class MachineShared {
   recycle(): void {
     const key = geometryKey(this.geometry);
     const list = pool.get(key) ?? [];
-    if (list.includes(this.buffers) || list.length >= POOL_PER_GEOMETRY || pooledBytes + bytesOf(this.buffers) > POOL_MAX_BYTES) return;
+    const bytes = bytesOf(this.buffers);
+    if (list.includes(this.buffers) || list.length >= POOL_PER_GEOMETRY || bytes > POOL_MAX_BYTES) return;
+    // The geometry recycled last is the one the next run most likely wants: make room by dropping
+    // the sets of the geometries recycled longest ago. Perf: a process that ran smaller machines
+    // first (the bench's scaling rows, a test file, a library user sweeping CPU counts) otherwise
+    // keeps their sets and refuses a 256-CPU set (95 MB), so every 256-CPU run allocated fresh
+    // buffers: 10% of its host CPU, paired.
+    pool.delete(key);
+    for (const [k, l] of pool) {
+      if (pooledBytes + bytes <= POOL_MAX_BYTES) break;
+      for (const b of l) pooledBytes -= bytesOf(b);
+      pool.delete(k);
+    }
+    if (pooledBytes + bytes > POOL_MAX_BYTES) {
+      if (list.length > 0) pool.set(key, list);
+      return;
+    }
     list.push(this.buffers);
-    pool.set(key, list);
-    pooledBytes += bytesOf(this.buffers);
+    pool.set(key, list); // last in the map's order: recycled most recently
+    pooledBytes += bytes;
   }
 
   /** Marks guest RAM bytes [off, off + bytes) (offsets into `ram`) as written: host-side writers must call it. */
@@ -177,6 +193,7 @@ export { ControlLayout, CpuLayout, DistributorLayout, RedistributorLayout, Firmw
 
 const POOL_PER_GEOMETRY = 2;
 const POOL_MAX_BYTES = 128 * 1024 * 1024;
+/** Per geometry, its recycled sets; the map's order is that of the geometries' last recycle (oldest first). */
 const pool = new Map<string, MachineBuffers[]>();
 let pooledBytes = 0;
 
