@@ -8,7 +8,7 @@ import { machineTest, traceText, T, type EngineName, type MachineResult } from '
 import { PC, G, TEXT_BASE } from '../dist/test/programs/runtime.js';
 import { shutdownThreadsEngine } from '../dist/src/machine/threads.js';
 import { CpuLayout } from '../dist/cpus/layout.js';
-import { ControlLayout } from '../dist/src/machine/control.js';
+import { ControlLayout, monitorBucket, MONITOR_BUCKETS } from '../dist/src/machine/control.js';
 import { DistributorLayout, RedistributorLayout } from '../dist/src/gic/layout.js';
 import { FirmwareLayout, EventStateLayout, DispatchLayout, PeFirmwareLayout } from '../dist/firmware/layout.js';
 import { overlaps } from '../dist/src/machine/layout.js';
@@ -185,5 +185,21 @@ describe('sim engine determinism', () => {
     expect(r.outcome).toBe('hung'); // WFI with nothing pending can never wake: hung, not a time limit
     const t = r.trace();
     expect(t.some((x) => x.kind === T.SLEEP)).toBe(true);
+  });
+});
+
+describe('exclusive-monitor filter', () => {
+  // A store whose bucket counts an armed monitor scans every PE, so words that
+  // many CPUs monitor in turn (one per-CPU area each, 4 KiB apart as Linux lays
+  // them out; consecutive words of one structure) must not share buckets.
+  it('spreads strided and consecutive word addresses over the buckets', () => {
+    const perCpu = new Set(Array.from({ length: 256 }, (_, cpu) => monitorBucket(0x40226220 + cpu * 0x1000)));
+    expect(perCpu.size).toBeGreaterThan(200);
+    const consecutive = new Set(Array.from({ length: 64 }, (_, i) => monitorBucket(0x40204000 + i * 4)));
+    expect(consecutive.size).toBe(64);
+    for (const a of [0, 4, 0x40000000, 0xfffffffc]) {
+      expect(monitorBucket(a)).toBeGreaterThanOrEqual(0);
+      expect(monitorBucket(a)).toBeLessThan(MONITOR_BUCKETS);
+    }
   });
 });
