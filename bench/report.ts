@@ -117,7 +117,7 @@ export function renderTable(r: BenchReport): string {
     const base = rs.find((x) => x.cpus === 8) ?? rs[0];
     for (const s of rs) {
       const linear = base ? (base.wallMs * s.cpus) / base.cpus : NaN;
-      row(`scaling ${engine} ${s.cpus} CPUs: wall / host CPU / peak RSS`, `${fmt(s.wallMs)} ms / ${fmt(s.hostCpuMs)} ms / ${fmt(s.rssMb)} MB`,
+      row(`scaling ${engine} ${s.cpus} CPUs (${s.runs} runs${engine === 'sim' ? ', interleaved' : ''}): wall / host CPU / peak RSS`, `${fmt(s.wallMs)} ms / ${fmt(s.hostCpuMs)} ms / ${fmt(s.rssMb)} MB`,
         base && s !== base ? `linear from ${base.cpus} CPUs ${fmt(linear)} ms` : '-', base && s !== base ? fmt(s.wallMs / linear) : '-', '', s.outcome === 'kexec' ? '' : s.outcome);
     }
   }

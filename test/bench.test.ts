@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runBench, parseBenchArgs } from '../dist/bench/main.js';
 import { renderTable, writeResults, numericKeys } from '../dist/bench/report.js';
-import { growthExponent, stepExponents, type ScalingRow } from '../dist/bench/scenarios.js';
+import { growthExponent, stepExponents, interleavedRows, type ScalingRow } from '../dist/bench/scenarios.js';
 import { runSoak, renderSoak } from '../dist/bench/soak.js';
 import type { BenchConfig } from '../dist/bench/config.js';
 import { shutdownThreadsEngine } from '../dist/src/machine/threads.js';
@@ -87,8 +87,8 @@ describe('benchmark suite', () => {
 
   it('fits the growth exponent over the rows and gives the slope between consecutive rows', () => {
     // wall = cpus^1 up to 128, then a knee: 256 CPUs take 4 times as long as 128.
-    const rows: ScalingRow[] = [32, 64, 128, 256].map((cpus) => ({ engine: 'sim', cpus, wallMs: cpus === 256 ? 512 : cpus, hostCpuMs: 0, rssMb: 0, outcome: 'kexec' }));
-    rows.push({ engine: 'threads', cpus: 64, wallMs: 1e6, hostCpuMs: 0, rssMb: 0, outcome: 'kexec' });
+    const rows: ScalingRow[] = [32, 64, 128, 256].map((cpus) => ({ engine: 'sim', cpus, wallMs: cpus === 256 ? 512 : cpus, hostCpuMs: 0, rssMb: 0, outcome: 'kexec', runs: 1 }));
+    rows.push({ engine: 'threads', cpus: 64, wallMs: 1e6, hostCpuMs: 0, rssMb: 0, outcome: 'kexec', runs: 1 });
     const steps = stepExponents(rows, 'sim', 32);
     expect(steps.map((x) => [x.from, x.to])).toEqual([[32, 64], [64, 128], [128, 256]]);
     expect(steps.map((x) => Number(x.exponent.toFixed(6)))).toEqual([1, 1, 2]);
@@ -96,6 +96,19 @@ describe('benchmark suite', () => {
     expect(growthExponent(rows, 'sim', 32)).toBeGreaterThan(1.2);
     expect(growthExponent(rows, 'sim', 256)).toBeNaN();
   });
+
+  it('measures sim rows in interleaved sweeps: every row gets its runs, no row more than the cap', async () => {
+    const rows = await interleavedRows('sim', [2, 3], 3, 0, 5);
+    expect(rows.map((r) => r.cpus)).toEqual([2, 3]);
+    for (const r of rows) {
+      expect(r.outcome).toBe('kexec');
+      expect(r.runs).toBeGreaterThanOrEqual(3);
+      expect(r.runs).toBeLessThanOrEqual(5);
+      expect(r.wallMs).toBeGreaterThan(0);
+    }
+    const capped = await interleavedRows('sim', [2], 1, 60, 3);
+    expect(capped[0]!.runs).toBe(3);
+  }, 60_000);
 
   it.each([
     [['--quick', '--json'], { quick: true, json: true, help: false }],
