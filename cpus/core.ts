@@ -49,7 +49,7 @@ import { kick, endRun } from '../src/machine/runstate.js';
 import { CpuInterface } from '../src/gic/cpuif.js';
 import { LINE_FIQ, LINE_IRQ, LINE_NONE, lineFor, type Hppi } from '../src/gic/signal.js';
 import { GROUP0, GROUP1NS } from '../src/gic/layout.js';
-import { generateSgi } from '../src/gic/sgi.js';
+import { generateSgi, type SgiAcceptHook } from '../src/gic/sgi.js';
 import { gicdRead, gicdWrite } from '../src/gic/distributor.js';
 import { gicrRead, gicrWrite, setPpiInput, ppiInputHigh } from '../src/gic/redistributor.js';
 import {
@@ -179,6 +179,8 @@ export class CpuCore<Ctx = any> {
   /** A local change (DAIF, PMR, EOI, ERET, timer) requires re-evaluating interrupts. */
   recheck = true;
   private retryOp = 0;
+  /** The SGI_SEND record of each PE that accepts an SGI this CPU sends (generateSgi's hook; made once). */
+  private readonly sgiStamp: SgiAcceptHook | null;
   private retryA = 0;
   private retryB = 0;
   private retryC = 0;
@@ -253,6 +255,7 @@ export class CpuCore<Ctx = any> {
     this.el3 = el3;
     this.cfg = cfg;
     this.trace = trace;
+    this.sgiStamp = trace !== null ? (pe, intid) => trace.emit(T.SGI_SEND, intid, pe) : null;
     this.mpidr = mpidrOf(cpu);
     this.gic = new CpuInterface(m, cpu, mpidrAffinity(this.mpidr), cfg.priBits);
     this.cpu32 = m.cpu32;
@@ -1624,11 +1627,9 @@ export class CpuCore<Ctx = any> {
   }
 
   /** Firmware-side SGI generation (ICC_SGI0R_EL1 at EL3), also used by `msr`. */
-  sendSgi(value: number, group: number): number[] {
+  sendSgi(value: number, group: number): number {
     // The send is stamped before delivery so that a receiver's IRQ_ACK never precedes it.
-    const intid = (Math.floor(value % TWO32) >>> 24) & 0xf;
-    const t = this.trace;
-    return generateSgi(this.m, this.cpu, value, group, t ? (pe) => t.emit(T.SGI_SEND, intid, pe) : undefined);
+    return generateSgi(this.m, this.cpu, value, group, this.sgiStamp);
   }
 
   /** Ends the machine run from guest or firmware code on this CPU. */

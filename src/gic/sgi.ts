@@ -18,29 +18,6 @@ import type { MachineShared } from '../machine/shared.js';
 
 const R = RedistributorLayout.fields;
 
-export interface SgiTarget {
-  readonly intid: number;
-  readonly irm: boolean;
-  readonly aff1: number;
-  readonly aff2: number;
-  readonly rs: number;
-  readonly targetList: number;
-}
-
-/** Splits a 64-bit SGIR value held in a JS number (Aff3 must be 0: bits above 52 are not representable). */
-export function decodeSgir(value: number): SgiTarget {
-  const lo = value % 0x1_0000_0000;
-  const hi = Math.floor(value / 0x1_0000_0000);
-  return {
-    targetList: lo & 0xffff,
-    aff1: (lo >>> 16) & 0xff,
-    intid: (lo >>> 24) & 0xf,
-    aff2: hi & 0xff,
-    irm: ((hi >>> 8) & 1) === 1,
-    rs: (hi >>> 12) & 0xf,
-  };
-}
-
 export function encodeSgir(t: { intid: number; irm?: boolean; aff1?: number; aff2?: number; rs?: number; targetList?: number }): number {
   const lo = ((t.targetList ?? 0) & 0xffff) | (((t.aff1 ?? 0) & 0xff) << 16) | ((t.intid & 0xf) << 24);
   const hi = ((t.aff2 ?? 0) & 0xff) | ((t.irm ? 1 : 0) << 8) | (((t.rs ?? 0) & 0xf) << 12);
@@ -60,39 +37,52 @@ export function sgirForCluster(intid: number, aff1: number, aff0s: readonly numb
   return encodeSgir({ intid, aff1, rs: Math.max(rs, 0), targetList: tl });
 }
 
+/** Called with each PE that accepts an SGI, before its pending bit is set (the sender's trace record). */
+export type SgiAcceptHook = (pe: number, intid: number) => void;
+
 /**
  * Delivers an SGI write by PE `sender`. `group` is the group the write requests
  * (GROUP1NS for ICC_SGI1R_EL1 from Non-secure, GROUP0 for ICC_SGI0R_EL1 at EL3).
- * Returns the PEs that accepted it.
+ * Returns how many PEs accepted it. Perf: it allocates nothing (no decoded
+ * object, closure or list): in the threads engine a send runs once per tens
+ * of thousands of instructions, with cold caches, and every fresh line costs.
  */
-export function generateSgi(m: MachineShared, sender: number, value: number, group: number, onAccept?: (pe: number) => void): number[] {
-  const t = decodeSgir(value);
-  const accepted: number[] = [];
+export function generateSgi(m: MachineShared, sender: number, value: number, group: number, onAccept: SgiAcceptHook | null): number {
+  const lo = value % 0x1_0000_0000;
+  const hi = Math.floor(value / 0x1_0000_0000);
+  const intid = (lo >>> 24) & 0xf;
   const ds = (Atomics.load(m.gic32, DistributorLayout.fields.CTLR.index) & GICD_CTLR_DS) !== 0;
-  const bit = 1 << t.intid;
-  const deliver = (pe: number): void => {
-    const rb = m.gicrI(pe, 0);
-    const g = groupOfBits(Atomics.load(m.gic32, rb + R.IGROUPR0.index) & bit, Atomics.load(m.gic32, rb + R.IGRPMODR0.index) & bit, ds);
-    if (g !== group) return; // group mismatch: silently dropped (QEMU gicv3_redist_send_sgi)
-    onAccept?.(pe);
-    // Pending first, then the attention bit and wake-up (runstate protocol).
-    Atomics.or(m.gic32, rb + R.PENDING.index, bit);
-    kick(m, pe, ATTN_GIC);
-    accepted.push(pe);
-  };
-  if (t.irm) {
-    for (let pe = 0; pe < m.ncpus; pe++) if (pe !== sender) deliver(pe);
-  } else if (t.aff2 === 0) {
+  let accepted = 0;
+  if (((hi >>> 8) & 1) === 1) {
+    // IRM = 1: every PE but the sender.
+    for (let pe = 0; pe < m.ncpus; pe++) if (pe !== sender) accepted += deliver(m, pe, intid, group, ds, onAccept);
+  } else if ((hi & 0xff) === 0) {
+    const targetList = lo & 0xffff;
+    const aff1 = (lo >>> 16) & 0xff;
+    const rs = (hi >>> 12) & 0xf;
     for (let n = 0; n < 16; n++) {
-      if ((t.targetList & (1 << n)) === 0) continue;
-      const aff0 = t.rs * 16 + n;
+      if ((targetList & (1 << n)) === 0) continue;
+      const aff0 = rs * 16 + n;
       // The model gives each cluster 16 PEs (cpus/layout.ts mpidrOf), so Aff0 >= 16 names no PE.
       if (aff0 >= 16) continue;
-      const pe = t.aff1 * 16 + aff0;
-      if (pe < m.ncpus) deliver(pe);
+      const pe = aff1 * 16 + aff0;
+      if (pe < m.ncpus) accepted += deliver(m, pe, intid, group, ds, onAccept);
     }
   }
   return accepted;
+}
+
+/** One PE's redistributor takes the SGI if the INTID's group there is the requested one: 1 if it did. */
+function deliver(m: MachineShared, pe: number, intid: number, group: number, ds: boolean, onAccept: SgiAcceptHook | null): number {
+  const rb = m.gicrI(pe, 0);
+  const bit = 1 << intid;
+  const g = groupOfBits(Atomics.load(m.gic32, rb + R.IGROUPR0.index) & bit, Atomics.load(m.gic32, rb + R.IGRPMODR0.index) & bit, ds);
+  if (g !== group) return 0; // group mismatch: silently dropped (QEMU gicv3_redist_send_sgi)
+  if (onAccept !== null) onAccept(pe, intid);
+  // Pending first, then the attention bit and wake-up (runstate protocol).
+  Atomics.or(m.gic32, rb + R.PENDING.index, bit);
+  kick(m, pe, ATTN_GIC);
+  return 1;
 }
 
 export { GROUP0, GROUP1NS };
