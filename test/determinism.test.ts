@@ -87,11 +87,11 @@ describe('recycled machine buffers', () => {
   });
 
   it('a set recycled after smaller geometries displaces the oldest of them, not itself', () => {
-    // The pool holds 128 MB. Two 40 MB sets of one geometry, then a 90 MB set of another: the
+    // The pool holds 256 MB. Two 80 MB sets of one geometry, then a 180 MB set of another: the
     // large set is the one the next run of its size wants (the bench's 256-CPU row after its
     // smaller rows), so the older sets go.
-    const small = { ncpus: 2, ramBytes: 40 << 20, traceRecords: 16 };
-    const large = { ncpus: 2, ramBytes: 90 << 20, traceRecords: 16 };
+    const small = { ncpus: 2, ramBytes: 80 << 20, traceRecords: 16 };
+    const large = { ncpus: 2, ramBytes: 180 << 20, traceRecords: 16 };
     const s1 = MachineShared.allocate(small);
     const s2 = MachineShared.allocate(small);
     s1.recycle();
@@ -104,9 +104,9 @@ describe('recycled machine buffers', () => {
     expect(s3.buffers).not.toBe(s2.buffers);
     // A set larger than the whole pool is not kept, and displaces nothing.
     s3.recycle();
-    const huge = MachineShared.allocate({ ncpus: 2, ramBytes: 130 << 20, traceRecords: 16 });
+    const huge = MachineShared.allocate({ ncpus: 2, ramBytes: 260 << 20, traceRecords: 16 });
     huge.recycle();
-    expect(MachineShared.allocate({ ncpus: 2, ramBytes: 130 << 20, traceRecords: 16 }).buffers).not.toBe(huge.buffers);
+    expect(MachineShared.allocate({ ncpus: 2, ramBytes: 260 << 20, traceRecords: 16 }).buffers).not.toBe(huge.buffers);
     expect(MachineShared.allocate(small).buffers).toBe(s3.buffers);
   });
 });

@@ -192,7 +192,17 @@ export { ControlLayout, CpuLayout, DistributorLayout, RedistributorLayout, Firmw
 // ---------------------------------------------------------------------------
 
 const POOL_PER_GEOMETRY = 2;
-const POOL_MAX_BYTES = 128 * 1024 * 1024;
+/**
+ * Bytes of buffers the pool keeps, counted as allocated. Only the pages a run
+ * touched are resident (a fresh SharedArrayBuffer is mapped lazily, and a
+ * recycled one is zeroed only where it was written): a pooled 256-CPU set
+ * (95 MB) holds about 10 MB of RSS after the bench scenario. A set the pool
+ * drops stays allocated until the isolate's next major GC, so a pool smaller
+ * than the sets a process alternates between costs more memory, not less: the
+ * bench's interleaved scaling sweeps (2 to 256 CPUs, 192 MB of sets) left
+ * 1.9 GB of dropped sets behind with 128 MB here (RSS 437 MB against 244).
+ */
+const POOL_MAX_BYTES = 256 * 1024 * 1024;
 /** Per geometry, its recycled sets; the map's order is that of the geometries' last recycle (oldest first). */
 const pool = new Map<string, MachineBuffers[]>();
 let pooledBytes = 0;
