@@ -235,6 +235,29 @@ export function combineScenarios(cfg: BenchConfig, sim: EngineScenarioFigures, t
   };
 }
 
+/** A scaling row's measured runs: wall time, host CPU and peak RSS of each. */
+interface RowSamples {
+  readonly wall: number[];
+  readonly cpu: number[];
+  readonly rss: number[];
+}
+
+const newSamples = (): RowSamples => ({ wall: [], cpu: [], rss: [] });
+
+/** Runs `s` once and records it in `into`. */
+async function measuredRun(into: RowSamples, s: ReturnType<typeof kernelScenario>, engine: EngineName, seed: number): Promise<void> {
+  resetPeakRss();
+  const c0 = processCpuMs();
+  const t0 = hostMs();
+  await runScenario(s, { engine, seed });
+  into.wall.push(hostMs() - t0);
+  into.cpu.push(processCpuMs() - c0);
+  into.rss.push(peakRssMb());
+}
+
+const rowOf = (engine: EngineName, cpus: number, r: RowSamples, outcome: string): ScalingRow =>
+  ({ engine, cpus, wallMs: median(r.wall), hostCpuMs: median(r.cpu), rssMb: median(r.rss), outcome, runs: r.wall.length });
+
 /**
  * One scaling row: the median over `runs` runs after a warm-up at that size, or over more (up to
  * `maxRuns`) while less than `seconds` of host time have gone into measured runs.
@@ -242,20 +265,10 @@ export function combineScenarios(cfg: BenchConfig, sim: EngineScenarioFigures, t
 export async function scalingRow(engine: EngineName, cpus: number, runs: number, seconds = 0, maxRuns = runs): Promise<ScalingRow> {
   const s = kernelScenario(cpus);
   const first = await runScenario(s, { engine, seed: 1 }); // warm-up: JIT, program build, worker pool growth
-  const wall: number[] = [];
-  const cpu: number[] = [];
-  const rss: number[] = [];
+  const r = newSamples();
   const t1 = hostMs();
-  for (let i = 0; i < runs || (i < maxRuns && hostMs() - t1 < seconds * 1000); i++) {
-    resetPeakRss();
-    const c0 = processCpuMs();
-    const t0 = hostMs();
-    await runScenario(s, { engine, seed: i + 2 });
-    wall.push(hostMs() - t0);
-    cpu.push(processCpuMs() - c0);
-    rss.push(peakRssMb());
-  }
-  return { engine, cpus, wallMs: median(wall), hostCpuMs: median(cpu), rssMb: median(rss), outcome: first.outcome, runs: wall.length };
+  for (let i = 0; i < runs || (i < maxRuns && hostMs() - t1 < seconds * 1000); i++) await measuredRun(r, s, engine, i + 2);
+  return rowOf(engine, cpus, r, first.outcome);
 }
 
 export async function measureScaling(cfg: BenchConfig, engine: EngineName): Promise<ScalingRow[]> {
@@ -283,7 +296,7 @@ const SWEEP_BLOCK = 2;
 export async function interleavedRows(engine: EngineName, sizes: readonly number[], runs: number, seconds: number, maxRuns: number): Promise<ScalingRow[]> {
   const first = new Map<number, string>();
   for (const n of sizes) first.set(n, (await runScenario(kernelScenario(n), { engine, seed: 1 })).outcome); // JIT, program build
-  const samples = new Map(sizes.map((n) => [n, { wall: [] as number[], cpu: [] as number[], rss: [] as number[] }]));
+  const samples = new Map(sizes.map((n) => [n, newSamples()]));
   const block = Math.max(1, Math.min(SWEEP_BLOCK, maxRuns));
   const t1 = hostMs();
   let seed = 2;
@@ -294,21 +307,10 @@ export async function interleavedRows(engine: EngineName, sizes: readonly number
       const s = kernelScenario(n);
       await runScenario(s, { engine, seed: seed++ }); // settles the pool: measured runs reuse this set
       const row = samples.get(n)!;
-      for (let i = 0; i < block && row.wall.length < maxRuns; i++) {
-        resetPeakRss();
-        const c0 = processCpuMs();
-        const t0 = hostMs();
-        await runScenario(s, { engine, seed: seed++ });
-        row.wall.push(hostMs() - t0);
-        row.cpu.push(processCpuMs() - c0);
-        row.rss.push(peakRssMb());
-      }
+      for (let i = 0; i < block && row.wall.length < maxRuns; i++) await measuredRun(row, s, engine, seed++);
     }
   }
-  return sizes.map((n) => {
-    const r = samples.get(n)!;
-    return { engine, cpus: n, wallMs: median(r.wall), hostCpuMs: median(r.cpu), rssMb: median(r.rss), outcome: first.get(n)!, runs: r.wall.length };
-  });
+  return sizes.map((n) => rowOf(engine, n, samples.get(n)!, first.get(n)!));
 }
 
 /**

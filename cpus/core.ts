@@ -163,7 +163,9 @@ export class CpuCore<Ctx = any> {
   readonly el3: El3Handler;
   readonly gic: CpuInterface;
   readonly cfg: CoreConfig;
-  trace: TraceWriter | null;
+  readonly trace: TraceWriter | null;
+  /** The SGI_SEND record of each PE that accepts an SGI this CPU sends (generateSgi's hook; made once). */
+  private readonly sgiStamp: SgiAcceptHook | null;
   /** Guest context object handed to every guest function (the kernel model's per-CPU state). */
   ctx!: Ctx;
 
@@ -179,8 +181,6 @@ export class CpuCore<Ctx = any> {
   /** A local change (DAIF, PMR, EOI, ERET, timer) requires re-evaluating interrupts. */
   recheck = true;
   private retryOp = 0;
-  /** The SGI_SEND record of each PE that accepts an SGI this CPU sends (generateSgi's hook; made once). */
-  private readonly sgiStamp: SgiAcceptHook | null;
   private retryA = 0;
   private retryB = 0;
   private retryC = 0;
