@@ -42,7 +42,7 @@ import { PT_REGS } from './ptregs.js';
 import { SYS, CNTFRQ, el3Only, SYS_NAMES } from './sysregs.js';
 import type { KernelImage } from './image.js';
 import { RAM_PAGE_SHIFT, type MachineShared } from '../src/machine/shared.js';
-import { load32, store32 } from '../src/machine/access.js';
+import { load32, store32, add32, and32, or32, exchange32, cas32 } from '../src/machine/access.js';
 import type { GuestClock } from '../src/machine/clock.js';
 import { ControlLayout, monitorBucket } from '../src/machine/control.js';
 import { kick, endRun } from '../src/machine/runstate.js';
@@ -372,8 +372,8 @@ export class CpuCore<Ctx = any> {
     // Perf: most boundaries that get here come from `recheck` with ATTN clear; a load is much cheaper
     // than the locked exchange, and a bit set just after it is seen at the next boundary, as it
     // would be had it arrived just after the exchange.
-    if (Atomics.load(this.cpu32, this.iAttn) === 0) return;
-    const bits = Atomics.exchange(this.cpu32, this.iAttn, 0);
+    if (load32(this.plain, this.cpu32, this.iAttn) === 0) return;
+    const bits = exchange32(this.plain, this.cpu32, this.iAttn, 0);
     if (bits === 0) return;
     if (bits & ATTN_STOP) this.stopRequested = true;
     if (bits & ATTN_POWER) this.powerRequested = true;
@@ -1000,7 +1000,7 @@ export class CpuCore<Ctx = any> {
     if (now >= this.waitDeadline) return true;
     if (this.waitKind === WAIT_WFI) return this.gic.signalled(this.currentEl() === 3) !== null || this.serrorEsr >= 0;
     // WFE
-    if (Atomics.exchange(this.cpu32, this.i0 + F.EVENT_REG.index, 0) !== 0) return true;
+    if (exchange32(this.plain, this.cpu32, this.i0 + F.EVENT_REG.index, 0) !== 0) return true;
     return this.takeableSignalled();
   }
 
@@ -1123,7 +1123,7 @@ export class CpuCore<Ctx = any> {
   }
 
   private setEventRegister(): void {
-    Atomics.store(this.cpu32, this.i0 + F.EVENT_REG.index, 1);
+    store32(this.plain, this.cpu32, this.i0 + F.EVENT_REG.index, 1);
   }
 
   // =====================================================================
@@ -1182,11 +1182,11 @@ export class CpuCore<Ctx = any> {
     switch (op) {
       case R_LDR: this.ret = load32(this.plain, r, i); break;
       case R_STR: store32(this.plain, r, i, a); this.monitorHit(addr); break;
-      case R_CAS: this.ret = Atomics.compareExchange(r, i, a, b); this.monitorHit(addr); break;
-      case R_LDADD: this.ret = Atomics.add(r, i, a); this.monitorHit(addr); break;
-      case R_LDCLR: this.ret = Atomics.and(r, i, ~a); this.monitorHit(addr); break;
-      case R_LDSET: this.ret = Atomics.or(r, i, a); this.monitorHit(addr); break;
-      case R_SWP: this.ret = Atomics.exchange(r, i, a); this.monitorHit(addr); break;
+      case R_CAS: this.ret = cas32(this.plain, r, i, a, b); this.monitorHit(addr); break;
+      case R_LDADD: this.ret = add32(this.plain, r, i, a); this.monitorHit(addr); break;
+      case R_LDCLR: this.ret = and32(this.plain, r, i, ~a); this.monitorHit(addr); break;
+      case R_LDSET: this.ret = or32(this.plain, r, i, a); this.monitorHit(addr); break;
+      case R_SWP: this.ret = exchange32(this.plain, r, i, a); this.monitorHit(addr); break;
       case R_LDR64: this.ret = (load32(this.plain, r, i) >>> 0) + load32(this.plain, r, i + 1) * TWO32; break;
       case R_STR64: {
         const hi = Math.floor(a / TWO32);
@@ -1291,8 +1291,8 @@ export class CpuCore<Ctx = any> {
     this.disarmMonitor();
     const off = this.ramIdx(addr, 4);
     if (off >= 0) {
-      Atomics.add(this.m.ctl32, ControlLayout.fields.MONITOR_FILTER.index + monitorBucket(addr), 1);
-      Atomics.store(this.cpu32, this.i0 + F.MONITOR.index, addr);
+      add32(this.plain, this.m.ctl32, ControlLayout.fields.MONITOR_FILTER.index + monitorBucket(addr), 1);
+      store32(this.plain, this.cpu32, this.i0 + F.MONITOR.index, addr);
     }
     return this.memOp(R_LDR, addr, 0, 0);
   }
@@ -1305,9 +1305,9 @@ export class CpuCore<Ctx = any> {
 
   private disarmMonitor(): void {
     const mi = this.i0 + F.MONITOR.index;
-    const old = Atomics.load(this.cpu32, mi);
-    if (old !== 0 && Atomics.compareExchange(this.cpu32, mi, old, 0) === old) {
-      Atomics.sub(this.m.ctl32, ControlLayout.fields.MONITOR_FILTER.index + monitorBucket(old), 1);
+    const old = load32(this.plain, this.cpu32, mi);
+    if (old !== 0 && cas32(this.plain, this.cpu32, mi, old, 0) === old) {
+      add32(this.plain, this.m.ctl32, ControlLayout.fields.MONITOR_FILTER.index + monitorBucket(old), -1);
     }
   }
 

@@ -13,6 +13,7 @@ import { RedistributorLayout, DistributorLayout, INTID_SPURIOUS, INTID_G1NS_PEND
 import { Hppi, hppi, canSignal, aprIndex, runningPriority, groupMask } from './signal.js';
 import { implementedMask, nsPriorityWrite, nsPmrRead, minBpr } from './priority.js';
 import type { MachineShared } from '../machine/shared.js';
+import { and32, or32 } from '../machine/access.js';
 
 const F = CpuLayout.fields;
 const R = RedistributorLayout.fields;
@@ -58,8 +59,8 @@ export class CpuInterface {
       const rb = m.gicrI(this.pe, 0);
       // A sender may set the pending bit again right after: active-and-pending.
       // A level-sensitive PPI stays pending through its input line.
-      Atomics.and(m.gic32, rb + R.PENDING.index, ~bit);
-      Atomics.or(m.gic32, rb + R.ACTIVE.index, bit);
+      and32(m.singleThread, m.gic32, rb + R.PENDING.index, ~bit);
+      or32(m.singleThread, m.gic32, rb + R.ACTIVE.index, bit);
     } else {
       const level = Atomics.load(m.gic32, D.LEVEL.index) & bit;
       // The old value tells whether this PE won the race for an IRM=1 SPI against another acknowledger.
@@ -104,7 +105,7 @@ export class CpuInterface {
   deactivate(intid: number): void {
     const m = this.m;
     if (intid < 32) {
-      Atomics.and(m.gic32, m.gicrI(this.pe, R.ACTIVE.index), ~(1 << intid));
+      and32(m.singleThread, m.gic32, m.gicrI(this.pe, R.ACTIVE.index), ~(1 << intid));
     } else if (intid < SPI_BASE + NSPI) {
       Atomics.and(m.gic32, D.ACTIVE.index, ~(1 << (intid - SPI_BASE)));
     }

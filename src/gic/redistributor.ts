@@ -10,6 +10,7 @@ import { ATTN_GIC, mpidrOf, mpidrAffinity } from '../../cpus/layout.js';
 import { kick } from '../machine/runstate.js';
 import { GICR_SGI_OFFSET } from '../machine/memory.js';
 import type { MachineShared } from '../machine/shared.js';
+import { load32, or32 } from '../machine/access.js';
 
 const R = RedistributorLayout.fields;
 
@@ -21,14 +22,15 @@ export const GICR = {
 } as const;
 
 function nsMask(m: MachineShared, pe: number, nonSecure: boolean): number {
-  if (!nonSecure || Atomics.load(m.gic32, DistributorLayout.fields.CTLR.index) & GICD_CTLR_DS) return -1;
-  return Atomics.load(m.gic32, m.gicrI(pe, R.IGROUPR0.index));
+  if (!nonSecure || load32(m.singleThread, m.gic32, DistributorLayout.fields.CTLR.index) & GICD_CTLR_DS) return -1;
+  return load32(m.singleThread, m.gic32, m.gicrI(pe, R.IGROUPR0.index));
 }
 
 function groupAt(m: MachineShared, pe: number, intid: number): number {
   const bit = 1 << intid;
-  const ds = (Atomics.load(m.gic32, DistributorLayout.fields.CTLR.index) & GICD_CTLR_DS) !== 0;
-  return groupOfBits(Atomics.load(m.gic32, m.gicrI(pe, R.IGROUPR0.index)) & bit, Atomics.load(m.gic32, m.gicrI(pe, R.IGRPMODR0.index)) & bit, ds);
+  const plain = m.singleThread;
+  const ds = (load32(plain, m.gic32, DistributorLayout.fields.CTLR.index) & GICD_CTLR_DS) !== 0;
+  return groupOfBits(load32(plain, m.gic32, m.gicrI(pe, R.IGROUPR0.index)) & bit, load32(plain, m.gic32, m.gicrI(pe, R.IGRPMODR0.index)) & bit, ds);
 }
 
 export function gicrRead(m: MachineShared, pe: number, off: number, nonSecure: boolean): number {
@@ -113,7 +115,7 @@ export function gicrWrite(m: MachineShared, pe: number, off: number, value: numb
   switch (o) {
     case GICR.IGROUPR0: if (!nsRestricted) Atomics.store(g, idx(R.IGROUPR0), value | 0); break;
     case GICR.IGRPMODR0: if (!nsRestricted) Atomics.store(g, idx(R.IGRPMODR0), value | 0); break;
-    case GICR.ISENABLER0: Atomics.or(g, idx(R.ENABLE), v); break;
+    case GICR.ISENABLER0: or32(m.singleThread, g, idx(R.ENABLE), v); break;
     case GICR.ICENABLER0: Atomics.and(g, idx(R.ENABLE), ~v); break;
     case GICR.ISPENDR0: Atomics.or(g, idx(R.PENDING), v); break;
     case GICR.ICPENDR0: Atomics.and(g, idx(R.PENDING), ~v); break;

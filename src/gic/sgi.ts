@@ -15,6 +15,7 @@ import { groupOfBits } from './signal.js';
 import { ATTN_GIC } from '../../cpus/layout.js';
 import { kick } from '../machine/runstate.js';
 import type { MachineShared } from '../machine/shared.js';
+import { load32, or32 } from '../machine/access.js';
 
 const R = RedistributorLayout.fields;
 
@@ -51,7 +52,7 @@ export function generateSgi(m: MachineShared, sender: number, value: number, gro
   const lo = value % 0x1_0000_0000;
   const hi = Math.floor(value / 0x1_0000_0000);
   const intid = (lo >>> 24) & 0xf;
-  const ds = (Atomics.load(m.gic32, DistributorLayout.fields.CTLR.index) & GICD_CTLR_DS) !== 0;
+  const ds = (load32(m.singleThread, m.gic32, DistributorLayout.fields.CTLR.index) & GICD_CTLR_DS) !== 0;
   let accepted = 0;
   if (((hi >>> 8) & 1) === 1) {
     // IRM = 1: every PE but the sender.
@@ -76,11 +77,12 @@ export function generateSgi(m: MachineShared, sender: number, value: number, gro
 function deliver(m: MachineShared, pe: number, intid: number, group: number, ds: boolean, onAccept: SgiAcceptHook | null): number {
   const rb = m.gicrI(pe, 0);
   const bit = 1 << intid;
-  const g = groupOfBits(Atomics.load(m.gic32, rb + R.IGROUPR0.index) & bit, Atomics.load(m.gic32, rb + R.IGRPMODR0.index) & bit, ds);
+  const plain = m.singleThread;
+  const g = groupOfBits(load32(plain, m.gic32, rb + R.IGROUPR0.index) & bit, load32(plain, m.gic32, rb + R.IGRPMODR0.index) & bit, ds);
   if (g !== group) return 0; // group mismatch: silently dropped (QEMU gicv3_redist_send_sgi)
   if (onAccept !== null) onAccept(pe, intid);
   // Pending first, then the attention bit and wake-up (runstate protocol).
-  Atomics.or(m.gic32, rb + R.PENDING.index, bit);
+  or32(plain, m.gic32, rb + R.PENDING.index, bit);
   kick(m, pe, ATTN_GIC);
   return 1;
 }

@@ -161,7 +161,7 @@ export function canSignal(m: MachineShared, pe: number, h: Hppi, priBits: number
     : h.group === GROUP1NS ? c[base + F.ICC_IGRPEN1.index]! & 1 : (c[base + F.ICC_IGRPEN1.index]! >> 1) & 1;
   if (!grpen) return false;
   const pmr = c[base + F.ICC_PMR_EL1.index]!;
-  const ds = (Atomics.load(m.gic32, D.CTLR.index) & GICD_CTLR_DS) !== 0;
+  const ds = (load32(m.singleThread, m.gic32, D.CTLR.index) & GICD_CTLR_DS) !== 0;
   const pmrOk = h.nmi
     ? !(!ds && h.group === GROUP1NS && (pmr < 0x80 || (peSecure && pmr === 0x80)))
     : h.prio < pmr;

@@ -21,3 +21,49 @@ export function store32(plain: boolean, a: Int32Array, i: number, v: number): vo
   if (plain) a[i] = v;
   else Atomics.store(a, i, v);
 }
+
+/*
+ * Read-modify-writes, same rule. Each returns the old value as the Atomics
+ * operation does, with the same int32 wrap-around (a plain Int32Array store
+ * converts with ToInt32, as Atomics converts its operand).
+ */
+
+/** Atomics.add, or its plain equivalent when `plain`. */
+export function add32(plain: boolean, a: Int32Array, i: number, v: number): number {
+  if (!plain) return Atomics.add(a, i, v);
+  const old = a[i]!;
+  a[i] = old + v;
+  return old;
+}
+
+/** Atomics.or, or its plain equivalent when `plain`. */
+export function or32(plain: boolean, a: Int32Array, i: number, v: number): number {
+  if (!plain) return Atomics.or(a, i, v);
+  const old = a[i]!;
+  a[i] = old | v;
+  return old;
+}
+
+/** Atomics.and, or its plain equivalent when `plain`. */
+export function and32(plain: boolean, a: Int32Array, i: number, v: number): number {
+  if (!plain) return Atomics.and(a, i, v);
+  const old = a[i]!;
+  a[i] = old & v;
+  return old;
+}
+
+/** Atomics.exchange, or its plain equivalent when `plain`. */
+export function exchange32(plain: boolean, a: Int32Array, i: number, v: number): number {
+  if (!plain) return Atomics.exchange(a, i, v);
+  const old = a[i]!;
+  a[i] = v;
+  return old;
+}
+
+/** Atomics.compareExchange, or its plain equivalent when `plain` (the expected value compared as int32). */
+export function cas32(plain: boolean, a: Int32Array, i: number, expected: number, replacement: number): number {
+  if (!plain) return Atomics.compareExchange(a, i, expected, replacement);
+  const old = a[i]!;
+  if (old === (expected | 0)) a[i] = replacement;
+  return old;
+}

@@ -33,6 +33,7 @@ import {
 } from '../../cpus/layout.js';
 import { ControlLayout, MACHINE_RUNNING, OUTCOME_CODES, type Outcome } from './control.js';
 import type { MachineShared } from './shared.js';
+import { load32, add32, or32, exchange32, cas32 } from './access.js';
 import type { GuestClock } from './clock.js';
 
 const F = CpuLayout.fields;
@@ -41,7 +42,7 @@ const C = ControlLayout.fields;
 /** Publishes `bits` to `cpu` and wakes it if it sleeps. */
 export function kick(m: MachineShared, cpu: number, bits: number): void {
   // Publish the reason before the wake attempt (see the protocol above).
-  Atomics.or(m.cpu32, m.cpuI(cpu, F.ATTN.index), bits);
+  or32(m.singleThread, m.cpu32, m.cpuI(cpu, F.ATTN.index), bits);
   wakeIfSleeping(m, cpu);
 }
 
@@ -59,10 +60,11 @@ export function wakeIfSleeping(m: MachineShared, cpu: number): boolean {
  */
 function claim(m: MachineShared, cpu: number, from: number): boolean {
   const rs = m.cpuI(cpu, F.RUNSTATE.index);
-  if (Atomics.load(m.cpu32, rs) !== from) return false;
-  Atomics.add(m.ctl32, C.RUNNABLE.index, 1);
-  Atomics.add(m.ctl32, C.WAKE_SEQ.index, 1);
-  if (Atomics.compareExchange(m.cpu32, rs, from, RUN_RUNNING) === from) return true;
+  const plain = m.singleThread;
+  if (load32(plain, m.cpu32, rs) !== from) return false;
+  add32(plain, m.ctl32, C.RUNNABLE.index, 1);
+  add32(plain, m.ctl32, C.WAKE_SEQ.index, 1);
+  if (cas32(plain, m.cpu32, rs, from, RUN_RUNNING) === from) return true;
   // Someone else woke it (and counted it first), or the run ended: give the count back. This never
   // takes RUNNABLE to 0 with a CPU left to skip for: a woken CPU is counted; an idle skip that
   // lost the race rescans (idleSkip).
@@ -73,8 +75,9 @@ function claim(m: MachineShared, cpu: number, from: number): boolean {
 export function ringDoorbell(m: MachineShared, cpu: number): void {
   const db = m.cpuI(cpu, F.DOORBELL.index);
   // The bump makes a sleeper that has read the old doorbell value return at once from Atomics.wait.
-  Atomics.add(m.cpu32, db, 1);
-  Atomics.notify(m.cpu32, db);
+  add32(m.singleThread, m.cpu32, db, 1);
+  // One thread runs every CPU: nothing sleeps on a doorbell (a notify with no waiter still takes V8's futex lock).
+  if (!m.singleThread) Atomics.notify(m.cpu32, db);
 }
 
 /**
@@ -84,10 +87,11 @@ export function ringDoorbell(m: MachineShared, cpu: number): void {
 export function markSleeping(m: MachineShared, cpu: number, deadline: number): number {
   m.cpuF64[m.cpuF(cpu, F.WAKE_DEADLINE.index)] = deadline;
   // The exchange (seq-cst) publishes the deadline written above to the idle skipper.
-  const prev = Atomics.exchange(m.cpu32, m.cpuI(cpu, F.RUNSTATE.index), RUN_SLEEPING);
+  const plain = m.singleThread;
+  const prev = exchange32(plain, m.cpu32, m.cpuI(cpu, F.RUNSTATE.index), RUN_SLEEPING);
   // Only a CPU that was counted runnable gives its count back.
-  if (prev === RUN_RUNNING) return Atomics.sub(m.ctl32, C.RUNNABLE.index, 1) - 1;
-  return Atomics.load(m.ctl32, C.RUNNABLE.index);
+  if (prev === RUN_RUNNING) return add32(plain, m.ctl32, C.RUNNABLE.index, -1) - 1;
+  return load32(plain, m.ctl32, C.RUNNABLE.index);
 }
 
 /**
@@ -99,15 +103,16 @@ export function selfWake(m: MachineShared, cpu: number, from: number = RUN_SLEEP
 }
 
 export function isSleeping(m: MachineShared, cpu: number): boolean {
-  return Atomics.load(m.cpu32, m.cpuI(cpu, F.RUNSTATE.index)) === RUN_SLEEPING;
+  return load32(m.singleThread, m.cpu32, m.cpuI(cpu, F.RUNSTATE.index)) === RUN_SLEEPING;
 }
 
 /** Marks `cpu` powered off (PSCI CPU_OFF); returns the runnable count left. */
 export function markOff(m: MachineShared, cpu: number): number {
   m.cpuF64[m.cpuF(cpu, F.WAKE_DEADLINE.index)] = Infinity;
-  const prev = Atomics.exchange(m.cpu32, m.cpuI(cpu, F.RUNSTATE.index), RUN_OFF);
-  if (prev === RUN_RUNNING) return Atomics.sub(m.ctl32, C.RUNNABLE.index, 1) - 1;
-  return Atomics.load(m.ctl32, C.RUNNABLE.index);
+  const plain = m.singleThread;
+  const prev = exchange32(plain, m.cpu32, m.cpuI(cpu, F.RUNSTATE.index), RUN_OFF);
+  if (prev === RUN_RUNNING) return add32(plain, m.ctl32, C.RUNNABLE.index, -1) - 1;
+  return load32(plain, m.ctl32, C.RUNNABLE.index);
 }
 
 /** CPU_ON: an OFF CPU becomes runnable. Returns false if it was not OFF. */
@@ -126,7 +131,7 @@ export function markHalted(m: MachineShared, cpu: number): void {
 }
 
 export function machineRunning(m: MachineShared): boolean {
-  return Atomics.load(m.ctl32, C.STATE.index) === MACHINE_RUNNING;
+  return load32(m.singleThread, m.ctl32, C.STATE.index) === MACHINE_RUNNING;
 }
 
 /**

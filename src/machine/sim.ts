@@ -99,7 +99,7 @@ export function runSim(m: MachineShared, program: GuestProgram, cfg: MachineConf
           if (d < nextWake) nextWake = d;
         }
         // A reason published before the runstate store must not be lost.
-        if (Atomics.load(m.cpu32, attnIdx[cpu]!) !== 0) selfWake(m, cpu, off ? RUN_OFF : RUN_SLEEPING);
+        if (m.cpu32[attnIdx[cpu]!] !== 0) selfWake(m, cpu, off ? RUN_OFF : RUN_SLEEPING);
       } else if (st === RUN_STOPPED) {
         break;
       }

@@ -7,6 +7,7 @@ import { TraceLayout, TRACE_CHANNELS, TRACE_RECORD_F64, traceRingBytes } from '.
 import { CHANNEL_OF } from './events.js';
 import type { GuestClock } from '../machine/clock.js';
 import type { MachineShared } from '../machine/shared.js';
+import { store32 } from '../machine/access.js';
 
 const H = TraceLayout.fields;
 const HEAD = [H.HEAD0.index, H.HEAD1.index] as const;
@@ -21,6 +22,8 @@ export class TraceWriter {
   /** Per channel: records written; a CPU powered off and on again continues its rings. */
   private readonly head: [number, number];
   private seq: number;
+  /** One thread runs every CPU (MachineShared.singleThread): the HEAD publish is a plain store (src/machine/access.ts). */
+  private readonly plain: boolean;
 
   constructor(m: MachineShared, cpu: number, private readonly clock: GuestClock) {
     const records = m.geometry.traceRecords;
@@ -31,6 +34,7 @@ export class TraceWriter {
     this.i32[H.CAPACITY.index] = records;
     this.head = [Atomics.load(this.i32, HEAD[0]), Atomics.load(this.i32, HEAD[1])];
     this.seq = Atomics.load(this.i32, H.SEQ.index);
+    this.plain = m.singleThread;
   }
 
   emit(kind: number, a: number, b: number): void {
@@ -46,7 +50,7 @@ export class TraceWriter {
     this.head[ch] = h + 1;
     this.i32[H.SEQ.index] = this.seq;
     // Publishes the record above to a reader that loads HEAD.
-    Atomics.store(this.i32, HEAD[ch], h + 1);
+    store32(this.plain, this.i32, HEAD[ch]!, h + 1);
   }
 }
 
