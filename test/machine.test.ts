@@ -12,6 +12,8 @@ import { ControlLayout, monitorBucket, MONITOR_BUCKETS } from '../dist/src/machi
 import { DistributorLayout, RedistributorLayout } from '../dist/src/gic/layout.js';
 import { FirmwareLayout, EventStateLayout, DispatchLayout, PeFirmwareLayout } from '../dist/firmware/layout.js';
 import { overlaps } from '../dist/src/machine/layout.js';
+import { load32, store32, add32, or32, and32, exchange32, cas32 } from '../dist/src/machine/access.js';
+import fc from 'fast-check';
 
 afterAll(async () => {
   await shutdownThreadsEngine();
@@ -25,6 +27,32 @@ function layoutOf(r: MachineResult): { cpu(c: number, off: number): number; glob
   const percpu = data + 0x1000;
   return { glob: (off) => data + off, cpu: (c, off) => percpu + c * 0x400 + off };
 }
+
+describe('plain shared-word accesses (sim engine) mean what the Atomics ones do', () => {
+  // Guest values reach these as doubles anywhere in the safe-integer range (register contents,
+  // ~mask operands, 0xffffffff): the plain path must store and return exactly what Atomics does.
+  const operand = fc.oneof(fc.integer({ min: -(2 ** 31), max: 2 ** 32 }), fc.constantFrom(0, -1, 0xffffffff, 0x80000000, 2 ** 40 + 5, -(2 ** 45) - 3));
+  const ops = {
+    add: (p: boolean, a: Int32Array, v: number, w: number) => add32(p, a, 1, v) + 0 * w,
+    or: (p: boolean, a: Int32Array, v: number, w: number) => or32(p, a, 1, v) + 0 * w,
+    and: (p: boolean, a: Int32Array, v: number, w: number) => and32(p, a, 1, v) + 0 * w,
+    exchange: (p: boolean, a: Int32Array, v: number, w: number) => exchange32(p, a, 1, v) + 0 * w,
+    cas: (p: boolean, a: Int32Array, v: number, w: number) => cas32(p, a, 1, v, w),
+    store: (p: boolean, a: Int32Array, v: number, w: number) => (store32(p, a, 1, v), load32(p, a, 1)) + 0 * w,
+  };
+  it.each(Object.keys(ops) as (keyof typeof ops)[])('%s: same old value and same word', (name) => {
+    fc.assert(fc.property(operand, operand, operand, fc.boolean(), (init, v, w, casHits) => {
+      const plain = new Int32Array(new SharedArrayBuffer(12));
+      const atomic = new Int32Array(new SharedArrayBuffer(12));
+      plain[1] = init;
+      atomic[1] = init;
+      // A CAS whose expected value is the current word (as an int32 or as the unsigned double the guest may hold).
+      const expected = name === 'cas' && casHits ? (init >>> 0) : v;
+      expect(ops[name](true, plain, expected, w)).toBe(ops[name](false, atomic, expected, w));
+      expect(Array.from(plain)).toEqual(Array.from(atomic));
+    }), { numRuns: 400 });
+  });
+});
 
 describe('shared-memory layouts', () => {
   it.each([CpuLayout, ControlLayout, DistributorLayout, RedistributorLayout, FirmwareLayout, EventStateLayout, DispatchLayout, PeFirmwareLayout])(
