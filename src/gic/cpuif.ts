@@ -13,7 +13,7 @@ import { RedistributorLayout, DistributorLayout, INTID_SPURIOUS, INTID_G1NS_PEND
 import { Hppi, hppi, canSignal, aprIndex, runningPriority, groupMask } from './signal.js';
 import { implementedMask, nsPriorityWrite, nsPmrRead, minBpr } from './priority.js';
 import type { MachineShared } from '../machine/shared.js';
-import { and32, or32 } from '../machine/access.js';
+import { load32, and32, or32 } from '../machine/access.js';
 
 const F = CpuLayout.fields;
 const R = RedistributorLayout.fields;
@@ -62,11 +62,11 @@ export class CpuInterface {
       and32(m.singleThread, m.gic32, rb + R.PENDING.index, ~bit);
       or32(m.singleThread, m.gic32, rb + R.ACTIVE.index, bit);
     } else {
-      const level = Atomics.load(m.gic32, D.LEVEL.index) & bit;
+      const level = load32(m.singleThread, m.gic32, D.LEVEL.index) & bit;
       // The old value tells whether this PE won the race for an IRM=1 SPI against another acknowledger.
-      const old = Atomics.and(m.gic32, D.PENDING.index, ~bit);
+      const old = and32(m.singleThread, m.gic32, D.PENDING.index, ~bit);
       if (!level && !(old & bit)) return false;
-      if (Atomics.or(m.gic32, D.ACTIVE.index, bit) & bit) return false;
+      if (or32(m.singleThread, m.gic32, D.ACTIVE.index, bit) & bit) return false;
     }
     const base = m.cpuI(this.pe, 0);
     if (h.nmi) {
@@ -107,7 +107,7 @@ export class CpuInterface {
     if (intid < 32) {
       and32(m.singleThread, m.gic32, m.gicrI(this.pe, R.ACTIVE.index), ~(1 << intid));
     } else if (intid < SPI_BASE + NSPI) {
-      Atomics.and(m.gic32, D.ACTIVE.index, ~(1 << (intid - SPI_BASE)));
+      and32(m.singleThread, m.gic32, D.ACTIVE.index, ~(1 << (intid - SPI_BASE)));
     }
   }
 

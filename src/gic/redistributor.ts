@@ -10,7 +10,7 @@ import { ATTN_GIC, mpidrOf, mpidrAffinity } from '../../cpus/layout.js';
 import { kick } from '../machine/runstate.js';
 import { GICR_SGI_OFFSET } from '../machine/memory.js';
 import type { MachineShared } from '../machine/shared.js';
-import { load32, or32 } from '../machine/access.js';
+import { load32, store32, and32, or32 } from '../machine/access.js';
 
 const R = RedistributorLayout.fields;
 
@@ -39,16 +39,16 @@ export function gicrRead(m: MachineShared, pe: number, off: number, nonSecure: b
   const nsRestricted = ns !== -1;
   if (off < GICR_SGI_OFFSET) {
     switch (off) {
-      case GICR.CTLR: return Atomics.load(g, m.gicrI(pe, R.CTLR.index));
+      case GICR.CTLR: return load32(m.singleThread, g, m.gicrI(pe, R.CTLR.index));
       case GICR.IIDR: return 0x0300043b;
       case GICR.TYPER: return ((pe << 8) | (pe === m.ncpus - 1 ? 0x10 : 0)) >>> 0;
       case GICR.TYPER_HI: return mpidrAffinity(mpidrOf(pe));
-      case GICR.WAKER: return Atomics.load(g, m.gicrI(pe, R.WAKER.index));
+      case GICR.WAKER: return load32(m.singleThread, g, m.gicrI(pe, R.WAKER.index));
       default: return 0;
     }
   }
   const o = off - GICR_SGI_OFFSET;
-  const at = (f: { index: number }): number => Atomics.load(g, m.gicrI(pe, f.index));
+  const at = (f: { index: number }): number => load32(m.singleThread, g, m.gicrI(pe, f.index));
   switch (o) {
     case GICR.IGROUPR0: return nsRestricted ? 0 : at(R.IGROUPR0);
     case GICR.IGRPMODR0: return nsRestricted ? 0 : at(R.IGRPMODR0);
@@ -87,9 +87,9 @@ export function gicrWrite(m: MachineShared, pe: number, off: number, value: numb
     if (off === GICR.WAKER) {
       // ChildrenAsleep follows ProcessorSleep at once in the model.
       const sleep = value & 2;
-      Atomics.store(g, m.gicrI(pe, R.WAKER.index), sleep ? 6 : 0);
+      store32(m.singleThread, g, m.gicrI(pe, R.WAKER.index), sleep ? 6 : 0);
     } else if (off === GICR.CTLR) {
-      Atomics.store(g, m.gicrI(pe, R.CTLR.index), value | 0);
+      store32(m.singleThread, g, m.gicrI(pe, R.CTLR.index), value | 0);
     }
     return;
   }
@@ -112,24 +112,25 @@ export function gicrWrite(m: MachineShared, pe: number, off: number, value: numb
   if (width !== 4) return;
   const v = (value | 0) & ns;
   const idx = (f: { index: number }): number => m.gicrI(pe, f.index);
+  const plain = m.singleThread;
   switch (o) {
-    case GICR.IGROUPR0: if (!nsRestricted) Atomics.store(g, idx(R.IGROUPR0), value | 0); break;
-    case GICR.IGRPMODR0: if (!nsRestricted) Atomics.store(g, idx(R.IGRPMODR0), value | 0); break;
-    case GICR.ISENABLER0: or32(m.singleThread, g, idx(R.ENABLE), v); break;
-    case GICR.ICENABLER0: Atomics.and(g, idx(R.ENABLE), ~v); break;
-    case GICR.ISPENDR0: Atomics.or(g, idx(R.PENDING), v); break;
-    case GICR.ICPENDR0: Atomics.and(g, idx(R.PENDING), ~v); break;
-    case GICR.ISACTIVER0: Atomics.or(g, idx(R.ACTIVE), v); break;
-    case GICR.ICACTIVER0: Atomics.and(g, idx(R.ACTIVE), ~v); break;
-    case GICR.INMIR0: Atomics.store(g, idx(R.NMI), (Atomics.load(g, idx(R.NMI)) & ~ns) | v); break;
+    case GICR.IGROUPR0: if (!nsRestricted) store32(plain, g, idx(R.IGROUPR0), value | 0); break;
+    case GICR.IGRPMODR0: if (!nsRestricted) store32(plain, g, idx(R.IGRPMODR0), value | 0); break;
+    case GICR.ISENABLER0: or32(plain, g, idx(R.ENABLE), v); break;
+    case GICR.ICENABLER0: and32(plain, g, idx(R.ENABLE), ~v); break;
+    case GICR.ISPENDR0: or32(plain, g, idx(R.PENDING), v); break;
+    case GICR.ICPENDR0: and32(plain, g, idx(R.PENDING), ~v); break;
+    case GICR.ISACTIVER0: or32(plain, g, idx(R.ACTIVE), v); break;
+    case GICR.ICACTIVER0: and32(plain, g, idx(R.ACTIVE), ~v); break;
+    case GICR.INMIR0: store32(plain, g, idx(R.NMI), (load32(plain, g, idx(R.NMI)) & ~ns) | v); break;
     case GICR.ICFGR1: {
-      let lvl = Atomics.load(g, idx(R.LEVEL));
+      let lvl = load32(plain, g, idx(R.LEVEL));
       for (let k = 0; k < 16; k++) {
         const b = 1 << (16 + k);
         if (!(b & ns)) continue;
         if ((value >>> (2 * k)) & 2) lvl &= ~b; else lvl |= b;
       }
-      Atomics.store(g, idx(R.LEVEL), lvl);
+      store32(plain, g, idx(R.LEVEL), lvl);
       break;
     }
     default: return;
@@ -143,18 +144,19 @@ export function setPpiInput(m: MachineShared, pe: number, intid: number, high: b
   const bit = 1 << intid;
   // Perf: engines poll the timer line between slices and it rarely changes; skip the locked
   // read-modify-write when the bit already has the level (each line has one driver: the PE's timer).
-  if (((Atomics.load(m.gic32, i) & bit) !== 0) === high) return false;
-  const old = high ? Atomics.or(m.gic32, i, bit) : Atomics.and(m.gic32, i, ~bit);
+  const plain = m.singleThread;
+  if (((load32(plain, m.gic32, i) & bit) !== 0) === high) return false;
+  const old = high ? or32(plain, m.gic32, i, bit) : and32(plain, m.gic32, i, ~bit);
   return ((old & bit) !== 0) !== high;
 }
 
 /** Whether a PPI's input line of PE `pe` is driven high. */
 export function ppiInputHigh(m: MachineShared, pe: number, intid: number): boolean {
-  return (Atomics.load(m.gic32, m.gicrI(pe, R.INPUT.index)) & (1 << intid)) !== 0;
+  return (load32(m.singleThread, m.gic32, m.gicrI(pe, R.INPUT.index)) & (1 << intid)) !== 0;
 }
 
 /** Sets an SGI/PPI pending at PE `pe` (firmware re-pend, test injection) and wakes the PE. */
 export function setPrivatePending(m: MachineShared, pe: number, intid: number): void {
-  Atomics.or(m.gic32, m.gicrI(pe, R.PENDING.index), 1 << intid);
+  or32(m.singleThread, m.gic32, m.gicrI(pe, R.PENDING.index), 1 << intid);
   kick(m, pe, ATTN_GIC);
 }

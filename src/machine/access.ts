@@ -5,10 +5,15 @@
  *
  * Perf: on Node 20 `Atomics.load` and `Atomics.store` are not inlined: each is
  * a builtin call of ~12-18 ns, against ~0.6 ns for a plain access (measured
- * here). A sim run made ~25,000 of them, about 14% of its time. Only the hot
- * paths take this choice (the step loop's attention check, guest loads and
- * stores, frame records, pt_regs, the GIC's candidate scan); everything else
- * keeps Atomics in both engines.
+ * here), and the read-modify-writes neither. A sim run made ~25,000 loads and
+ * stores, about 14% of its time, and the read-modify-writes were 5% of its
+ * samples more. The model's hot paths take this choice: the step loop's
+ * attention check and event register, guest loads, stores and atomics,
+ * exclusive monitors, frame records, pt_regs, the runstate wake protocol, the
+ * redistributor and the CPU interface, SGI delivery, the GIC's candidate scan
+ * and the trace HEAD publish. Code that runs a few times a run (firmware
+ * state, the distributor's registers, the end of a run) keeps Atomics in both
+ * engines.
  */
 
 /** Loads word `i` of `a`: a plain read when `plain` (one thread runs every CPU), else Atomics.load. */

@@ -81,7 +81,7 @@ export function defineLayout<const T extends Record<string, FieldSpec>>(
   const size = Math.ceil(offset / 8) * 8;
   // Perf: built in one step, the table keeps fast properties. Stored one key at a time, a table of
   // more than 16 fields (CpuLayout has 38) went to dictionary mode, and every `F.X.index` in the
-  // model's optimized code became a hash lookup through the generic LoadIC (4% of a sim run).
+  // model's optimized code became a hash lookup through the generic LoadIC (3% of a sim run's samples).
   const fields = Object.fromEntries(list.map((f) => [f.name, f])) as { [P in Extract<keyof T, string>]: Field };
   return { name, size, fields, list };
 }

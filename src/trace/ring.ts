@@ -1,7 +1,8 @@
 /**
  * The writer side of a CPU's trace rings, and the reader. One writer per CPU
  * (the CPU's own thread); records are plain stores published by an
- * Atomics.store of the channel's HEAD.
+ * Atomics.store of the channel's HEAD (a plain store too when one thread runs
+ * every CPU: src/machine/access.ts).
  */
 import { TraceLayout, TRACE_CHANNELS, TRACE_RECORD_F64, traceRingBytes } from './layout.js';
 import { CHANNEL_OF } from './events.js';
