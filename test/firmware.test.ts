@@ -10,6 +10,7 @@
  * interleaving are asserted.
  */
 import { afterAll, describe, expect, it } from 'vitest';
+import fc from 'fast-check';
 import { runMachine, T, type EngineName, type MachineResult } from './helpers/machine.js';
 import { shutdownThreadsEngine } from '../dist/src/machine/threads.js';
 import { distFile } from '../dist/src/paths.js';
@@ -18,7 +19,7 @@ import { FW, LOGREC, locAddr, type FwCase, type FwProgram, type Step, type Arg, 
 import { PSCI, PSCI_RET, PSCI_VERSION_1_1, TOS_NOT_PRESENT_MP } from '../dist/firmware/psci.js';
 import { SDEI, SDEI_RET, SDEI_VERSION_1_0, SDEI_VERSION_1_1, RM_ANY, RM_PE, INFO } from '../dist/firmware/sdei/main.js';
 import { TABLE, A, DENY, NOP, PEND, nextState, STATE_NAMES } from '../dist/firmware/sdei/state.js';
-import { SMC_UNK, SMCCC_VERSION, SMCCC_ARCH_FEATURES, SMCCC_VERSION_1_5 } from '../dist/firmware/smccc.js';
+import { SMC_UNK, SMCCC_VERSION, SMCCC_ARCH_FEATURES, SMCCC_VERSION_1_5, w32, mpidrAffinityBits, decodeFid } from '../dist/firmware/smccc.js';
 import { SIP_SMPSTOP_STALL } from '../dist/firmware/el3.js';
 import { QUIRK_NAMES, type Quirk } from '../dist/firmware/quirks.js';
 
@@ -235,6 +236,19 @@ describe('SMCCC dispatch (reference section 1)', () => {
   ];
   it.each(rows)('%s', async (_n, setup, c, expected) => {
     await runRow(setup, c, expected);
+  });
+
+  it('w<n> and the MPIDR affinity fields of a register value are what BigInt arithmetic gives', () => {
+    const bigW32 = (v: number): number => Number(BigInt.asUintN(32, BigInt(Math.trunc(v))));
+    const bigAff = (v: number): number => Number(BigInt.asUintN(64, BigInt(Math.trunc(v))) & 0xff00ffffffn);
+    const value = fc.oneof(fc.maxSafeNat(), fc.maxSafeInteger(), fc.integer(), fc.double({ noNaN: true, noDefaultInfinity: true, min: -(2 ** 70), max: 2 ** 70 }),
+      fc.constantFrom(0, -0, 2 ** 32, 2 ** 32 - 1, 2 ** 53 - 1, 0xff_ffff_ffff, 0x80_8000_0101, -1, 0.5, -0.5));
+    fc.assert(fc.property(value, (v) => {
+      expect(w32(v)).toBe(bigW32(v));
+      expect(mpidrAffinityBits(v)).toBe(bigAff(v));
+      expect(Object.is(decodeFid(v).fid, bigW32(v))).toBe(true);
+    }), { numRuns: 2000 });
+    for (const v of [NaN, Infinity, -Infinity]) expect(() => w32(v)).toThrow(RangeError);
   });
 
   it('x1-x28 and SP are preserved by an SMC that returns only x0 (SMCCC 1.1+)', async () => {

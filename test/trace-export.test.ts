@@ -14,6 +14,7 @@ import {
   type ChromeTrace, type ChromeTraceEvent, type TraceExportContext,
 } from '../dist/src/trace/export.js';
 import { KernelImage } from '../dist/cpus/image.js';
+import { CHANNEL_OF } from '../dist/src/trace/events.js';
 import { guestFn, WAIT_WFI, WAIT_WFE, WAIT_OFF } from '../dist/cpus/isa.js';
 import { shutdownThreadsEngine } from '../dist/src/machine/threads.js';
 
@@ -185,6 +186,30 @@ describe('text timeline of a real run', () => {
       expect(text).toContain(`# ${cpu}: ${mine.length - 3} earlier events not shown`);
     }
     expect(timelineBody(toTextTimeline(r.trace(), ctxOf(r), { cpus: [1] })).every((l) => l.startsWith('cpu1'))).toBe(true);
+  });
+
+  it('a run whose rings wrapped keeps, per CPU and channel, the newest records of the same run with rings that did not', async () => {
+    // Trace size does not change what the sim engine runs: the same seed gives the same records.
+    // The small rings wrap (readTraceTable copies what they keep); the large ones do not (it reads them in place).
+    const small = await machineTest('sgi-all', 4, 'sim', 1, { traceRecords: 6 });
+    const large = await machineTest('sgi-all', 4, 'sim', 1);
+    const key = (x: TraceRecord): string => `${x.cpu}/${CHANNEL_OF[x.kind & 255]}`;
+    const byRing = (recs: readonly TraceRecord[]): Map<string, TraceRecord[]> => {
+      const m = new Map<string, TraceRecord[]>();
+      for (const x of recs) m.set(key(x), [...(m.get(key(x)) ?? []), x]);
+      return m;
+    };
+    const s = byRing(small.trace());
+    const l = byRing(large.trace());
+    expect([...s.keys()].sort()).toEqual([...l.keys()].sort());
+    let wrapped = 0;
+    for (const [k, recs] of l) {
+      expect(s.get(k)).toEqual(recs.slice(-6));
+      if (recs.length > 6) wrapped++;
+    }
+    expect(wrapped).toBeGreaterThan(0);
+    expect(large.traceOverwritten().every((d) => d === 0)).toBe(true);
+    expect(small.traceOverwritten()).toEqual([...Array(4).keys()].map((cpu) => Math.max(0, (l.get(`${cpu}/0`)?.length ?? 0) - 6)));
   });
 
   it('a ring that overwrote its oldest records: the trace starts mid-slice and is still balanced', async () => {

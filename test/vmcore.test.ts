@@ -6,6 +6,7 @@
  * wedged and never saved: the golden `nonmi-wedged` case.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import fc from 'fast-check';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -17,7 +18,7 @@ import { RAM_BASE, PAGE_SIZE } from '../dist/src/machine/memory.js';
 import { packageRoot } from '../dist/src/paths.js';
 import {
   CRASH_NOTE, CRASH_NOTE_BYTES, NOTE_BYTES, ELF_PRSTATUS_SIZE, NT_PRSTATUS, PR_REG_BYTES, PR_REG_PC, PR_REG_PSTATE, PR_REG_SP,
-  PRSTATUS_PR_PID, PRSTATUS_PR_REG, PRSTATUS_PR_FPVALID, encodePrstatusNote, parseCrashNoteBuffer, type UserPtRegs,
+  PRSTATUS_PR_PID, PRSTATUS_PR_REG, PRSTATUS_PR_FPVALID, encodePrstatusNote, prstatusNoteWords, parseCrashNoteBuffer, type UserPtRegs,
 } from '../dist/src/vmcore/prstatus.js';
 import { buildVmcore, formatVmcoreSummary, vmcoreSummary, type VmcoreBuild, type VmcoreSummary } from '../dist/src/vmcore/vmcore.js';
 import { buildSymbolFile, encodeText, A64_STP_FP_LR_PRE16, A64_MOV_FP_SP, A64_RET } from '../dist/src/vmcore/symbols.js';
@@ -160,6 +161,36 @@ describe('crash_notes and NT_PRSTATUS layout', () => {
   ] as const)('parseCrashNoteBuffer: %s', (_, make, want) => {
     const got = parseCrashNoteBuffer(make());
     expect(got === null ? null : { pid: got.pid, pc: got.regs.pc }).toEqual(want);
+  });
+
+  it('reads a crash_notes buffer in guest RAM (shared memory) as it reads a copy, with another note first or not', () => {
+    const regs: UserPtRegs = { x: Array.from({ length: 31 }, (_, i) => i * 0x1_0001 + 3), sp: 0x4038_bfd0, pc: 0x4020_0f04, pstate: 0x3c5 };
+    const note = encodePrstatusNote(regs, 77);
+    // A 4-byte "LINUX" note ahead of the prstatus one: the reader walks past it.
+    const other = new Uint8Array(24);
+    new DataView(other.buffer).setUint32(0, 6, true);
+    new DataView(other.buffer).setUint32(4, 4, true);
+    new DataView(other.buffer).setUint32(8, 0x100, true);
+    other.set(new TextEncoder().encode('LINUX'), 12);
+    const second = new Uint8Array(other.length + note.length);
+    second.set(other);
+    second.set(note, other.length);
+    const shared = (b: Uint8Array): Uint8Array => { const s = new Uint8Array(new SharedArrayBuffer(b.length + 8), 8, b.length); s.set(b); return s; };
+    for (const b of [note, second, new Uint8Array(424)]) expect(parseCrashNoteBuffer(shared(b))).toEqual(parseCrashNoteBuffer(b));
+    expect(parseCrashNoteBuffer(second)).toEqual({ pid: 77, regs });
+  });
+
+  it('the note words crash_save_cpu stores are the encoded note, little-endian', () => {
+    fc.assert(fc.property(
+      fc.array(fc.maxSafeNat(), { minLength: 34, maxLength: 34 }), fc.integer({ min: -0x8000_0000, max: 0x7fff_ffff }),
+      (v, pid) => {
+        const regs: UserPtRegs = { x: v.slice(0, 31), sp: v[31]!, pc: v[32]!, pstate: v[33]! };
+        const b = encodePrstatusNote(regs, pid);
+        expect(prstatusNoteWords(regs, pid)).toEqual([...new Int32Array(b.buffer, b.byteOffset, b.length / 4)]);
+        expect(parseCrashNoteBuffer(b)).toEqual({ pid, regs });
+      },
+    ), { numRuns: 200 });
+    expect(() => prstatusNoteWords({ x: new Array(31).fill(0), sp: 0, pc: -1, pstate: 0 }, 0)).toThrow(/pc = -1/);
   });
 
   it('rejects register values the encoder cannot write exactly', () => {

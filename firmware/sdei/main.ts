@@ -20,6 +20,7 @@ import { T } from '../../src/trace/events.js';
 import type { EventInstance, FirmwareState } from '../state.js';
 import { completeDispatch } from './dispatch.js';
 import { REENABLE_SHARED } from '../layout.js';
+import { mpidrAffinityBits } from '../smccc.js';
 import { implementedMask } from '../../src/gic/priority.js';
 
 export const SDEI = {
@@ -74,7 +75,7 @@ function ret(core: CpuCore, v: number): number {
 }
 
 function validMpidr(core: CpuCore, mpidr: number): boolean {
-  const aff = Number(BigInt.asUintN(64, BigInt(Math.trunc(mpidr))) & 0xff00ffffffn);
+  const aff = mpidrAffinityBits(mpidr);
   return aff <= 0xffffff && core.cpuOfMpidr(aff) >= 0;
 }
 

@@ -110,7 +110,7 @@ export function readLog(r: MachineResult, program: KernelProgram): LogLine[] {
 }
 
 function readNote(r: MachineResult, program: KernelProgram, cpu: number): RunFacts['notes'][number] {
-  const s = parseCrashNoteBuffer(ramBytes(r, program.layout.crashNotes(cpu), CRASH_NOTE_BYTES).slice());
+  const s = parseCrashNoteBuffer(ramBytes(r, program.layout.crashNotes(cpu), CRASH_NOTE_BYTES));
   if (!s) return null;
   return { pid: s.pid, pc: s.regs.pc, sp: s.regs.sp, pstate: s.regs.pstate };
 }
@@ -119,7 +119,8 @@ const traceTables = new WeakMap<MachineResult, TraceTable>();
 
 /**
  * The run's trace (readTraceTable), read once: the analysis and the trace
- * checkers walk it without an object per record.
+ * checkers walk it without an object per record. Like the other readers of a
+ * finished run, valid until the machine's buffers are recycled.
  */
 export function traceTable(r: MachineResult): TraceTable {
   let t = traceTables.get(r);
@@ -147,12 +148,12 @@ if (FOLLOWED.some((k) => CHANNEL_OF[k] !== 0)) throw new Error('analyse: a follo
 export function analyse(r: MachineResult, program: KernelProgram): RunFacts {
   const image = r.image;
   const n = r.shared.ncpus;
-  const { rows, from, droppedMachine } = traceTable(r);
+  const { rows, start, end, droppedMachine } = traceTable(r);
   const W = TRACE_RECORD_F64;
   let crashStopTime = Infinity;
   const panicWinners: RunFacts['panicWinners'] = [];
   for (let cpu = 0; cpu < n; cpu++) {
-    for (let o = from[2 * cpu]! * W; o < from[2 * cpu + 1]! * W; o += W) {
+    for (let o = start[2 * cpu]!; o < end[2 * cpu]!; o += W) {
       const kind = rows[o + REC.KIND];
       const a = rows[o + REC.A];
       const time = rows[o + REC.TIME]!;
@@ -177,14 +178,16 @@ export function analyse(r: MachineResult, program: KernelProgram): RunFacts {
     };
     // Both channels: the records after the end, the time of the CPU's last record (the newer of the channels' last).
     let lastSeq = -1;
-    for (let o = from[2 * cpu]! * W; o < from[2 * cpu + 2]! * W; o += W) {
-      if (rows[o + REC.TIME]! > endTime) facts.eventsAfterEnd++;
-      if (rows[o + REC.SEQ]! > lastSeq) {
-        lastSeq = rows[o + REC.SEQ]!;
-        facts.lastEventTime = rows[o + REC.TIME]!;
+    for (let x = 2 * cpu; x < 2 * cpu + 2; x++) {
+      for (let o = start[x]!; o < end[x]!; o += W) {
+        if (rows[o + REC.TIME]! > endTime) facts.eventsAfterEnd++;
+        if (rows[o + REC.SEQ]! > lastSeq) {
+          lastSeq = rows[o + REC.SEQ]!;
+          facts.lastEventTime = rows[o + REC.TIME]!;
+        }
       }
     }
-    for (let o = from[2 * cpu]! * W; o < from[2 * cpu + 1]! * W; o += W) {
+    for (let o = start[2 * cpu]!; o < end[2 * cpu]!; o += W) {
       const time = rows[o + REC.TIME]!;
       const a = rows[o + REC.A]!;
       const b = rows[o + REC.B]!;

@@ -135,13 +135,13 @@ export function checkEntryTrace(records: readonly TraceRecord[], rules: readonly
   const ordered: TraceRecord[] = [];
   const cpus: CpuRows[] = [];
   for (const [cpu, l] of byCpu) {
-    cpus.push({ cpu, from: ordered.length, to: ordered.length + l.length });
+    cpus.push({ cpu, from: ordered.length * W, to: (ordered.length + l.length) * W });
     for (const r of l) ordered.push(r);
   }
   return checkEntryRows(rowsOf(ordered), cpus, rules);
 }
 
-/** Rows of a trace table (TraceTable.rows) that hold records of one CPU, in order. */
+/** The records of one CPU in a trace table's rows (TraceTable.rows), in order: float64 offsets from, from + W, ... below to. */
 interface CpuRows {
   readonly cpu: number;
   readonly from: number;
@@ -151,7 +151,7 @@ interface CpuRows {
 /** Every CPU's channel-1 records (entry code, scheduler, pipeline: src/trace/events.ts CHANNEL_OF). */
 function channel1(t: TraceTable): CpuRows[] {
   const cpus: CpuRows[] = [];
-  for (let cpu = 0; cpu < t.from.length >> 1; cpu++) cpus.push({ cpu, from: t.from[2 * cpu + 1]!, to: t.from[2 * cpu + 2]! });
+  for (let cpu = 0; cpu < t.start.length >> 1; cpu++) cpus.push({ cpu, from: t.start[2 * cpu + 1]!, to: t.end[2 * cpu + 1]! });
   return cpus;
 }
 
@@ -176,7 +176,7 @@ function checkEntryRows(rows: Float64Array, cpus: readonly CpuRows[], rules: rea
       reported.add(key);
       out.push(v);
     };
-    for (let o = from * W; o < to * W; o += W) {
+    for (let o = from; o < to; o += W) {
       const kind = rows[o + REC.KIND];
       const a = rows[o + REC.A]!;
       const b = rows[o + REC.B]!;
@@ -237,14 +237,14 @@ function checkEntryRows(rows: Float64Array, cpus: readonly CpuRows[], rules: rea
 
 /** The pipeline epilogue rule over T.PIPELINE records: an IRQ epilogue needs unstalled in-band code, a fault epilogue in-band code. */
 export function checkPipelineTrace(records: readonly TraceRecord[]): Violation[] {
-  return checkPipelineRows(rowsOf(records), records.map((r, k) => ({ cpu: r.cpu, from: k, to: k + 1 })));
+  return checkPipelineRows(rowsOf(records), records.map((r, k) => ({ cpu: r.cpu, from: k * W, to: (k + 1) * W })));
 }
 
 function checkPipelineRows(rows: Float64Array, cpus: readonly CpuRows[]): Violation[] {
   const out: Violation[] = [];
   const seen = new Set<number>();
   for (const { cpu, from, to } of cpus) {
-    for (let o = from * W; o < to * W; o += W) {
+    for (let o = from; o < to; o += W) {
       const b = rows[o + REC.B]!;
       if (rows[o + REC.KIND] !== T.PIPELINE || rows[o + REC.A] !== PIPE.EPILOGUE || seen.has(cpu)) continue;
       const fault = (b & 1) !== 0;

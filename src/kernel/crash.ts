@@ -9,7 +9,7 @@ import { SYS } from '../../cpus/sysregs.js';
 import { PT_REGS } from '../../cpus/ptregs.js';
 import { PSR_DAIF, PSR_MODE_EL1H } from '../../cpus/pstate.js';
 import { GICR_BASE, GICR_STRIDE, GICR_SGI_OFFSET } from '../machine/memory.js';
-import { encodePrstatusNote } from '../vmcore/prstatus.js';
+import { prstatusNoteWords } from '../vmcore/prstatus.js';
 import { GV, PCPU } from './layout.js';
 import { local_irq_disable } from './irqflags.js';
 import { pr_info, pr_warn } from './printk.js';
@@ -39,8 +39,7 @@ export const crash_save_cpu = guestFn<K>('crash_save_cpu', function* (k, regs, c
   const sp = yield c.ldr64(regs + PT_REGS.SP);
   const pc = yield c.ldr64(regs + PT_REGS.PC);
   const pstate = yield c.ldr64(regs + PT_REGS.PSTATE);
-  const note = encodePrstatusNote({ x, sp, pc, pstate }, pid);
-  const words = new Int32Array(note.buffer, note.byteOffset, note.byteLength >> 2);
+  const words = prstatusNoteWords({ x, sp, pc, pstate }, pid);
   // append_elf_note's memcpy: pairs of words, as arm64 memcpy moves them with wide stores (424 bytes, an even word count).
   for (let i = 0; i < words.length; i += 2) yield c.stpw(buf + 4 * i, words[i]!, words[i + 1]!);
   c.trace?.emit(T.MARK, MARK_CRASH_SAVE, cpu);

@@ -67,59 +67,76 @@ export interface TraceRecord {
 
 
 /**
- * A finished run's trace as the rings keep it, copied out of them without an
- * object per record: per CPU and channel, the records kept, oldest first.
- * Record k's numbers are rows[k * TRACE_RECORD_F64 + REC.*].
+ * A finished run's trace as the rings keep it, without an object per record:
+ * per ring (ring x: CPU x >> 1, channel x & 1), the records kept, oldest
+ * first, at float64 offsets start[x], start[x] + TRACE_RECORD_F64, ... below
+ * end[x] of `rows`; a record's numbers are rows[o + REC.*].
  */
 export interface TraceTable {
   readonly rows: Float64Array;
-  /** The records of CPU c on channel ch are from[2c + ch] to from[2c + ch + 1] - 1. */
-  readonly from: Int32Array;
+  readonly start: Int32Array;
+  readonly end: Int32Array;
   /** Per CPU: the records overwritten on either channel. */
   readonly dropped: number[];
   /** Per CPU: those of channel 0 alone (the stop history). */
   readonly droppedMachine: number[];
 }
 
-/** Reads every CPU's rings after the run (a copy: the table stays valid whatever writes the rings later). */
+/**
+ * Reads every CPU's rings after the run. When no ring has wrapped (the usual
+ * case: a run writes far fewer records than a ring holds), `rows` is the
+ * rings' own buffer and nothing is copied, so the table is valid as long as
+ * the machine's buffers are: until MachineShared.recycle, which is only for a
+ * run nothing reads again. Otherwise the kept records are copied out, each
+ * ring's in order. Perf: the copy (a fresh Float64Array and a subarray per
+ * ring) was about 40 us of an 8-CPU run's analysis.
+ */
 export function readTraceTable(m: MachineShared): TraceTable {
   const n = m.geometry.traceRecords;
-  const rings = 2 * m.ncpus; // ring x: CPU x >> 1, channel x & 1
-  const from = new Int32Array(rings + 1);
-  if (n === 0) return { rows: new Float64Array(0), from, dropped: new Array(m.ncpus).fill(0), droppedMachine: new Array(m.ncpus).fill(0) };
-  const base = (x: number): number => ((x >> 1) * traceRingBytes(n) + TraceLayout.size) / 8 + (x & 1) * n * TRACE_RECORD_F64;
-  const head: number[] = [];
-  const first: number[] = [];
+  const rings = 2 * m.ncpus;
+  const start = new Int32Array(rings);
+  const end = new Int32Array(rings);
+  const dropped: number[] = new Array<number>(m.ncpus).fill(0);
+  const droppedMachine: number[] = new Array<number>(m.ncpus).fill(0);
+  if (n === 0) return { rows: new Float64Array(0), start, end, dropped, droppedMachine };
+  const ringF64 = traceRingBytes(n) / 8;
+  const base = (x: number): number => (x >> 1) * ringF64 + TraceLayout.size / 8 + (x & 1) * n * TRACE_RECORD_F64;
+  const head = new Array<number>(rings);
+  let wrapped = false;
   for (let x = 0; x < rings; x++) {
-    head.push(Atomics.load(m.trace32, ((x >> 1) * traceRingBytes(n)) / 4 + HEAD[x & 1]!));
-    first.push(Math.max(0, head[x]! - n));
-    from[x + 1] = from[x]! + head[x]! - first[x]!;
+    head[x] = Atomics.load(m.trace32, ((x >> 1) * traceRingBytes(n)) / 4 + HEAD[x & 1]!);
+    if (head[x]! > n) wrapped = true;
   }
-  const rows = new Float64Array(from[rings]! * TRACE_RECORD_F64);
+  for (let cpu = 0; cpu < m.ncpus; cpu++) {
+    const f0 = Math.max(0, head[2 * cpu]! - n);
+    droppedMachine[cpu] = f0;
+    dropped[cpu] = f0 + Math.max(0, head[2 * cpu + 1]! - n);
+  }
+  if (!wrapped) {
+    for (let x = 0; x < rings; x++) {
+      start[x] = base(x);
+      end[x] = base(x) + head[x]! * TRACE_RECORD_F64;
+    }
+    return { rows: m.traceF64, start, end, dropped, droppedMachine };
+  }
+  // Some ring wrapped: copy every ring's kept records (record s is in slot s % n: the kept ones run
+  // to the ring's end, then on from slot 0).
+  let total = 0;
+  for (let x = 0; x < rings; x++) total += Math.min(head[x]!, n);
+  const rows = new Float64Array(total * TRACE_RECORD_F64);
+  let at = 0;
   for (let x = 0; x < rings; x++) {
-    // Record s is in slot s % n: the kept ones run to the ring's end, then on from slot 0.
-    let at = from[x]! * TRACE_RECORD_F64;
-    for (let s = first[x]!; s < head[x]!;) {
+    start[x] = at;
+    for (let s = Math.max(0, head[x]! - n); s < head[x]!;) {
       const count = Math.min(head[x]! - s, n - (s % n));
       const o = base(x) + (s % n) * TRACE_RECORD_F64;
       rows.set(m.traceF64.subarray(o, o + count * TRACE_RECORD_F64), at);
       at += count * TRACE_RECORD_F64;
       s += count;
     }
+    end[x] = at;
   }
-  const dropped: number[] = [];
-  const droppedMachine: number[] = [];
-  for (let cpu = 0; cpu < m.ncpus; cpu++) {
-    droppedMachine.push(first[2 * cpu]!);
-    dropped.push(first[2 * cpu]! + first[2 * cpu + 1]!);
-  }
-  return { rows, from, dropped, droppedMachine };
-}
-
-/** Record k of `rows` (of CPU `cpu`) as an object. */
-export function recordAt(rows: Float64Array, k: number, cpu: number): TraceRecord {
-  const o = k * TRACE_RECORD_F64;
-  return { cpu, seq: rows[o + REC.SEQ]!, time: rows[o + REC.TIME]!, kind: rows[o + REC.KIND]!, a: rows[o + REC.A]!, b: rows[o + REC.B]! };
+  return { rows, start, end, dropped, droppedMachine };
 }
 
 /** Records (objects) as rows of a TraceTable, in their order. */
@@ -138,15 +155,18 @@ export function rowsOf(records: readonly TraceRecord[]): Float64Array {
  * order). `dropped` and `droppedMachine` as in TraceTable.
  */
 export function readTrace(m: MachineShared): { records: TraceRecord[]; dropped: number[]; droppedMachine: number[] } {
-  const { rows, from, dropped, droppedMachine } = readTraceTable(m);
-  const seq = (k: number): number => rows[k * TRACE_RECORD_F64 + REC.SEQ]!;
+  const { rows, start, end, dropped, droppedMachine } = readTraceTable(m);
+  const W = TRACE_RECORD_F64;
   const records: TraceRecord[] = [];
   for (let cpu = 0; cpu < m.ncpus; cpu++) {
-    let i = from[2 * cpu]!;
-    let j = from[2 * cpu + 1]!;
-    const iEnd = j;
-    const jEnd = from[2 * cpu + 2]!;
-    while (i < iEnd || j < jEnd) records.push(recordAt(rows, j >= jEnd || (i < iEnd && seq(i) < seq(j)) ? i++ : j++, cpu));
+    let i = start[2 * cpu]!;
+    let j = start[2 * cpu + 1]!;
+    const iEnd = end[2 * cpu]!;
+    const jEnd = end[2 * cpu + 1]!;
+    while (i < iEnd || j < jEnd) {
+      const o = j >= jEnd || (i < iEnd && rows[i + REC.SEQ]! < rows[j + REC.SEQ]!) ? (i += W) - W : (j += W) - W;
+      records.push({ cpu, seq: rows[o + REC.SEQ]!, time: rows[o + REC.TIME]!, kind: rows[o + REC.KIND]!, a: rows[o + REC.A]!, b: rows[o + REC.B]! });
+    }
   }
   return { records, dropped, droppedMachine };
 }

@@ -88,15 +88,6 @@ export interface SavedPrstatus {
 
 const TWO32 = 0x1_0000_0000;
 
-/** `reg`: the register's name, or n for xn (built only for the error: crash_save_cpu encodes a note during the run). */
-function put64(dv: DataView, off: number, v: number, reg: string | number): void {
-  if (!Number.isSafeInteger(v) || v < 0) {
-    throw new SmpstopError('model', `prstatus ${typeof reg === 'number' ? `x${reg}` : reg} = ${v} is not an exact 64-bit value below 2^53`);
-  }
-  dv.setUint32(off, v % TWO32, true);
-  dv.setUint32(off + 4, Math.floor(v / TWO32), true);
-}
-
 /** `reg`: the register's name, or n for xn (the name is built only for the error: notes are read after every run). */
 function get64(dv: DataView, off: number, reg: string | number): number {
   const lo = dv.getUint32(off, true);
@@ -108,25 +99,55 @@ function get64(dv: DataView, off: number, reg: string | number): number {
   return hi * TWO32 + lo;
 }
 
+/** Checks that `v` is a register value the note can hold (exact, 0 to 2^53 - 1); `reg` names it in the error. */
+function check64(v: number, reg: string | number): void {
+  if (!Number.isSafeInteger(v) || v < 0) {
+    throw new SmpstopError('model', `prstatus ${typeof reg === 'number' ? `x${reg}` : reg} = ${v} is not an exact 64-bit value below 2^53`);
+  }
+}
+
+/** 32-bit words of one CPU's crash_notes buffer (CRASH_NOTE_BYTES / 4). */
+export const CRASH_NOTE_WORDS = CRASH_NOTE_BYTES / 4;
+
 /**
- * One CPU's crash_notes buffer as crash_save_cpu() leaves it: the NT_PRSTATUS
- * note (every prstatus field zero except pr_pid and pr_reg) followed by the
- * 12-byte zero terminator. Returns CRASH_NOTE_BYTES (424) bytes.
+ * One CPU's crash_notes buffer as crash_save_cpu() leaves it, as its
+ * CRASH_NOTE_WORDS little-endian 32-bit words (int32 values): the
+ * NT_PRSTATUS note (every prstatus field zero except pr_pid and pr_reg)
+ * followed by the 12-byte zero terminator. crash_save_cpu stores these words
+ * during the run. Perf: a plain array, so the run allocates no ArrayBuffer per
+ * note (one of 424 bytes lives off the V8 heap and cost about 3 us per CPU).
  */
-export function encodePrstatusNote(regs: UserPtRegs, pid: number): Uint8Array {
+export function prstatusNoteWords(regs: UserPtRegs, pid: number): number[] {
   if (regs.x.length !== 31) throw new SmpstopError('model', `user_pt_regs needs x0..x30 (31 values), got ${regs.x.length}`);
   if (!Number.isInteger(pid) || pid < -0x8000_0000 || pid > 0x7fff_ffff) throw new SmpstopError('model', `pr_pid ${pid} is not a pid_t`);
+  const w: number[] = new Array<number>(CRASH_NOTE_WORDS).fill(0);
+  w[CRASH_NOTE.N_NAMESZ >> 2] = CORE_NOTE_NAMESZ;
+  w[CRASH_NOTE.N_DESCSZ >> 2] = ELF_PRSTATUS_SIZE;
+  w[CRASH_NOTE.N_TYPE >> 2] = NT_PRSTATUS;
+  w[CRASH_NOTE.NAME >> 2] = CORE_NOTE_NAME_LE32;
+  w[CRASH_NOTE.PR_PID >> 2] = pid | 0;
+  const put = (i: number, v: number, reg: string | number): void => {
+    check64(v, reg);
+    const at = crashNoteRegOffset(i) >> 2;
+    w[at] = (v % TWO32) | 0;
+    w[at + 1] = Math.floor(v / TWO32) | 0;
+  };
+  for (let i = 0; i < 31; i++) put(i, regs.x[i]!, i);
+  put(PR_REG_SP, regs.sp, 'sp');
+  put(PR_REG_PC, regs.pc, 'pc');
+  put(PR_REG_PSTATE, regs.pstate, 'pstate');
+  return w;
+}
+
+/**
+ * One CPU's crash_notes buffer as crash_save_cpu() leaves it (prstatusNoteWords
+ * as bytes). Returns CRASH_NOTE_BYTES (424) bytes.
+ */
+export function encodePrstatusNote(regs: UserPtRegs, pid: number): Uint8Array {
+  const words = prstatusNoteWords(regs, pid);
   const out = new Uint8Array(CRASH_NOTE_BYTES);
   const dv = viewOf(out);
-  dv.setUint32(CRASH_NOTE.N_NAMESZ, CORE_NOTE_NAMESZ, true);
-  dv.setUint32(CRASH_NOTE.N_DESCSZ, ELF_PRSTATUS_SIZE, true);
-  dv.setUint32(CRASH_NOTE.N_TYPE, NT_PRSTATUS, true);
-  dv.setUint32(CRASH_NOTE.NAME, CORE_NOTE_NAME_LE32, true);
-  dv.setInt32(CRASH_NOTE.PR_PID, pid, true);
-  for (let i = 0; i < 31; i++) put64(dv, crashNoteRegOffset(i), regs.x[i]!, i);
-  put64(dv, crashNoteRegOffset(PR_REG_SP), regs.sp, 'sp');
-  put64(dv, crashNoteRegOffset(PR_REG_PC), regs.pc, 'pc');
-  put64(dv, crashNoteRegOffset(PR_REG_PSTATE), regs.pstate, 'pstate');
+  for (let i = 0; i < words.length; i++) dv.setInt32(4 * i, words[i]!, true);
   return out;
 }
 
@@ -160,6 +181,19 @@ export function isArm64Prstatus(n: { name: string; type: number; descsz: number 
  * (n_namesz == 0 at the start) or holds no such note.
  */
 export function parseCrashNoteBuffer(bytes: Uint8Array): SavedPrstatus | null {
+  // Fast path, the buffer as crash_save_cpu leaves it: the first note is "CORE\0", NT_PRSTATUS, 392
+  // bytes, which the walk below would return first. It reads through a DataView, which a view of
+  // guest RAM (a SharedArrayBuffer) allows, so the caller need not copy the buffer out.
+  if (bytes.length >= NOTE_BYTES) {
+    const dv = viewOf(bytes);
+    if (dv.getUint32(CRASH_NOTE.N_NAMESZ, true) === CORE_NOTE_NAMESZ && dv.getUint32(CRASH_NOTE.N_DESCSZ, true) === ELF_PRSTATUS_SIZE
+      && dv.getUint32(CRASH_NOTE.N_TYPE, true) === NT_PRSTATUS && dv.getUint32(CRASH_NOTE.NAME, true) === CORE_NOTE_NAME_LE32
+      && bytes[CRASH_NOTE.NAME + 4] === 0) {
+      return decodePrstatus(bytes, CRASH_NOTE.DESC);
+    }
+  }
+  // The walk decodes note names with a TextDecoder, which refuses views of shared memory.
+  if (bytes.buffer instanceof SharedArrayBuffer) bytes = bytes.slice();
   for (const n of walkNotes(bytes, 0, bytes.length)) {
     if (isArm64Prstatus(n)) return decodePrstatus(bytes, n.descOffset);
   }
