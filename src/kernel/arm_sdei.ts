@@ -46,16 +46,16 @@ export const sdei_init = guestFn<K>('sdei_init', function* (k) {
   if (!k.cfg.sdeiDriver) return 0;
   const ver = yield c.smc(SDEI_FN.VERSION);
   if (ver < 0) {
-    yield k.c.sub(pr_err(k, `sdei: Failed to get SDEI version: ${sdei_to_linux_errno(ver)}`));
+    yield c.sub(pr_err(k, `sdei: Failed to get SDEI version: ${sdei_to_linux_errno(ver)}`));
     return 0;
   }
   if (Math.floor(ver / 2 ** 48) !== 1) {
-    yield k.c.sub(pr_err(k, 'sdei: Unsupported SDEI version'));
+    yield c.sub(pr_err(k, 'sdei: Unsupported SDEI version'));
     return 0;
   }
   yield c.str(k.L.g(GV.sdei_present), 1);
   yield k.call('sdei_platform_reset');
-  yield k.c.sub(on_each_cpu(k, 'sdei_cpuhp_up', 0));
+  yield c.sub(on_each_cpu(k, 'sdei_cpuhp_up', 0));
   return 0;
 }, { size: 48 });
 
@@ -113,8 +113,8 @@ export const _local_event_register = guestFn<K>('_local_event_register', functio
   yield c.str(reg + SDEI_EV.callback, k.addr('sdei_nmi_handler'));
   yield c.str(reg + SDEI_EV.event_num, event);
   yield c.str(reg + SDEI_EV.priority, 0);
-  const err = yield k.c.sub(sdei_call(k, SDEI_FN.EVENT_REGISTER, event, k.addr('__sdei_asm_handler'), reg, 0, 0));
-  if (err) yield k.c.sub(pr_warn(k, `sdei: Failed to register event ${event}: ${err}`));
+  const err = yield c.sub(sdei_call(k, SDEI_FN.EVENT_REGISTER, event, k.addr('__sdei_asm_handler'), reg, 0, 0));
+  if (err) yield c.sub(pr_warn(k, `sdei: Failed to register event ${event}: ${err}`));
   return err;
 }, { size: 24 });
 
@@ -158,7 +158,7 @@ export const sdei_handler_abort = guestFn<K>('sdei_handler_abort', function* (k)
   for (const [slot, kind] of [[PCPU.sdei_active_critical_event, 'critical'], [PCPU.sdei_active_normal_event, 'normal']] as const) {
     const a = k.L.pcpu(k.cpu, slot);
     if ((yield c.ldr(a)) === 0) continue;
-    yield k.c.sub(pr_warn(k, `still in SDEI ${kind} event context, attempting to finish handler.`));
+    yield c.sub(pr_warn(k, `still in SDEI ${kind} event context, attempting to finish handler.`));
     const pc = yield c.adr(); // __sdei_handler_abort: resume address = just after the SMC
     yield c.smc(SDEI_FN.EVENT_COMPLETE_AND_RESUME, pc + 8);
     yield c.str(a, 0);

@@ -223,7 +223,7 @@ function* el1_abort_handle(k: K, regs: number, esr: number): Guest<number> {
   const st = yield k.call('irqentry_enter', regs);
   const pstate = yield c.ldr(regs + PT_REGS.PSTATE);
   const pmr = yield c.ldr(regs + PT_REGS.PMR);
-  yield k.c.sub(local_daif_inherit(k, pstate, pmr));
+  yield c.sub(local_daif_inherit(k, pstate, pmr));
   yield k.call('do_mem_abort', far, esr, regs);
   return st;
 }
@@ -263,14 +263,14 @@ export const el1_undef = guestFn<K>('el1_undef', function* (k, regs, esr) {
  */
 export const el1_dbg = guestFn<K>('el1_dbg', function* (k, regs, esr) {
   const c = k.c;
-  const restore = yield* k.c.inline(arm64_enter_el1_dbg(k));
+  const restore = yield* c.inline(arm64_enter_el1_dbg(k));
   if (esrEc(esr) === EC_BRK64) {
     const pc = yield c.ldr64(regs + PT_REGS.PC);
     yield c.str64(regs + PT_REGS.PC, pc + 4);
   } else {
     yield c.ldadd(k.L.pcpu(k.cpu, PCPU.hw_breakpoint_hits), 1);
   }
-  yield k.c.sub(arm64_exit_el1_dbg(k, restore));
+  yield c.sub(arm64_exit_el1_dbg(k, restore));
   return 0;
 }, { size: 24 });
 

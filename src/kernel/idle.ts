@@ -17,7 +17,7 @@ export const do_idle = guestFn<K>('do_idle', function* (k) {
   const c = k.c;
   const top = c.label();
   for (;;) {
-    yield k.c.sub(local_irq_disable(k));
+    yield c.sub(local_irq_disable(k));
     yield k.call('default_idle_call');
     yield c.b(top);
   }

@@ -55,9 +55,9 @@ function* mdelay(k: K, ms: number): Guest<void> {
 export const vpanic = guestFn<K>('vpanic', function* (k, msgId) {
   const c = k.c;
   const msg = k.rt.message(msgId);
-  yield k.c.sub(local_irq_disable(k));
+  yield c.sub(local_irq_disable(k));
   yield c.ldadd(k.L.pcpu(k.cpu, PCPU.preempt_count), 1); // preempt_disable_notrace
-  const old = yield k.c.sub(panic_try_start(k));
+  const old = yield c.sub(panic_try_start(k));
   if (old === PANIC_CPU_INVALID) {
     c.trace?.emit(T.PANIC, 1, msgId);
   } else if (old !== k.cpu) {
@@ -66,7 +66,7 @@ export const vpanic = guestFn<K>('vpanic', function* (k, msgId) {
   } else {
     c.trace?.emit(T.PANIC, 3, msgId); // nested panic on the owning CPU: carry on
   }
-  yield k.c.sub(pr_emerg(k, `Kernel panic - not syncing: ${msg}`));
+  yield c.sub(pr_emerg(k, `Kernel panic - not syncing: ${msg}`));
   if (!k.cfg.crashKexecPostNotifiers) yield k.call('__crash_kexec', 0);
   // panic_other_cpus_shutdown(crash_kexec_post_notifiers)
   if (!k.cfg.crashKexecPostNotifiers) yield k.call('smp_send_stop');
@@ -75,15 +75,15 @@ export const vpanic = guestFn<K>('vpanic', function* (k, msgId) {
   if (k.cfg.crashKexecPostNotifiers) yield k.call('__crash_kexec', 0);
   const timeout = k.cfg.panicTimeout;
   if (timeout > 0) {
-    yield k.c.sub(pr_emerg(k, `Rebooting in ${timeout} seconds..`));
-    for (let i = 0; i < timeout * 1000; i += PANIC_TIMER_STEP_MS) yield k.c.sub(mdelay(k, PANIC_TIMER_STEP_MS));
+    yield c.sub(pr_emerg(k, `Rebooting in ${timeout} seconds..`));
+    for (let i = 0; i < timeout * 1000; i += PANIC_TIMER_STEP_MS) yield c.sub(mdelay(k, PANIC_TIMER_STEP_MS));
   }
   if (timeout !== 0) yield k.call('emergency_restart');
-  yield k.c.sub(pr_emerg(k, `---[ end Kernel panic - not syncing: ${msg} ]---`));
-  yield k.c.sub(local_irq_enable(k));
+  yield c.sub(pr_emerg(k, `---[ end Kernel panic - not syncing: ${msg} ]---`));
+  yield c.sub(local_irq_enable(k));
   const top = c.label();
   for (;;) {
-    yield k.c.sub(mdelay(k, PANIC_TIMER_STEP_MS));
+    yield c.sub(mdelay(k, PANIC_TIMER_STEP_MS));
     yield c.b(top);
   }
 }, { size: 160, traced: true });

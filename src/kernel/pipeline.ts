@@ -227,15 +227,15 @@ export const sync_current_irq_stage = guestFn<K>('sync_current_irq_stage', funct
     yield c.ldclr(log, 1 << irqnr);
     c.trace?.emit(T.PIPELINE, PIPE.INBAND, irqnr);
     latency(k, false, irqnr);
-    yield k.c.sub(native_irq_enable(k));
-    yield k.c.sub(irq_enter_rcu(k));
+    yield c.sub(native_irq_enable(k));
+    yield c.sub(irq_enter_rcu(k));
     yield k.call('generic_handle_domain_irq', irqnr, yield c.ldr(k.L.pcpu(k.cpu, PCPU.irq_regs)));
-    yield k.c.sub(irq_exit_rcu(k));
+    yield c.sub(irq_exit_rcu(k));
     if (irqnr >= 16) yield c.str(sgiFrame(k.cpu) + 0x100, 1 << irqnr); // GICR_ISENABLER0: unmask the PPI
     yield native_irq_disable(k);
     yield c.b(top);
   }
-  yield k.c.sub(trace_hardirqs_on(k));
+  yield c.sub(trace_hardirqs_on(k));
   k.c.trace?.emit(T.PIPELINE, PIPE.UNSTALL, 0);
   yield c.str(stallAddr(k), 0);
   return 0;
@@ -250,9 +250,9 @@ export const sync_current_irq_stage = guestFn<K>('sync_current_irq_stage', funct
  */
 export const handle_arch_irq_pipelined = guestFn<K>('handle_arch_irq_pipelined', function* (k, regs) {
   const c = k.c;
-  yield k.c.sub(pipeline_rcu_enter(k));
+  yield c.sub(pipeline_rcu_enter(k));
   yield k.call('do_interrupt_handler', regs, k.addr('gic_handle_irq'));
-  yield k.c.sub(pipeline_rcu_exit(k));
+  yield c.sub(pipeline_rcu_exit(k));
   const oob = yield c.ldr(k.L.pcpu(k.cpu, PCPU.oob_stage));
   const stalled = yield c.ldr(stallAddr(k));
   if (oob !== 0 || stalled !== 0) return 0;
@@ -328,7 +328,7 @@ export const cpu_do_idle_pipelined = guestFn<K>('cpu_do_idle', function* (k) {
     yield c.dsb();
     yield c.wfi();
   }
-  yield k.c.sub(native_irq_enable(k));
+  yield c.sub(native_irq_enable(k));
   return 0;
 }, { size: 24 });
 

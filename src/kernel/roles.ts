@@ -132,9 +132,9 @@ function* runEvent(k: K, ev: PlanEvent, cur: Cursor): Guest<void> {
 function* spinUntil(k: K, cur: Cursor, until: number): Guest<void> {
   const c = k.c;
   for (;;) {
-    const ev = yield* k.c.inline(nextDue(k, cur));
+    const ev = yield* c.inline(nextDue(k, cur));
     if (ev) {
-      yield k.c.sub(runEvent(k, ev, cur));
+      yield c.sub(runEvent(k, ev, cur));
       continue;
     }
     const now = yield c.now();
@@ -216,28 +216,28 @@ export const role_task = guestFn<K>('role_task', function* (k) {
   }
   yield c.clrex();
   const cur: Cursor = { i: 0, t0: -1 };
-  if (plan.workload) yield k.c.sub(arch_timer_start(k));
+  if (plan.workload) yield c.sub(arch_timer_start(k));
   const entryTest = plan.entryTest !== undefined || plan.waker !== undefined;
   if (entryTest) yield k.call('entry_test_start'); // src/kernel/entry-test.ts
   const lock = k.L.g(GV.workload_lock);
   const top = c.label();
   for (;;) {
-    const ev = yield* k.c.inline(nextDue(k, cur));
+    const ev = yield* c.inline(nextDue(k, cur));
     if (ev) {
-      yield k.c.sub(runEvent(k, ev, cur));
+      yield c.sub(runEvent(k, ev, cur));
       continue;
     }
     if (cur.t0 < 0) {
-      yield k.c.sub(markReady(k));
-      cur.t0 = yield k.c.sub(planT0(k));
+      yield c.sub(markReady(k));
+      cur.t0 = yield c.sub(planT0(k));
     }
     const next = nextTime(k, cur);
     if (plan.workload) {
-      const flags = yield k.c.sub(local_irq_save(k));
-      yield k.c.sub(spin_lock(k, lock));
+      const flags = yield c.sub(local_irq_save(k));
+      yield c.sub(spin_lock(k, lock));
       for (let i = 0; i < 16; i++) yield c.nop();
       yield c.str(lock, 0);
-      yield k.c.sub(local_irq_restore(k, flags));
+      yield c.sub(local_irq_restore(k, flags));
       for (let i = 0; i < 32; i++) yield c.nop();
       const until = Math.min(next, (yield c.now()) + 20_000);
       c.alarm = until;
@@ -250,9 +250,9 @@ export const role_task = guestFn<K>('role_task', function* (k) {
       // the GIC signalling an IRQ at all, so a bare WFI would sleep through every IPI (an
       // on_each_cpu from a rebooting CPU waited forever); __cpu_do_idle_irqprio opens PMR first.
       c.alarm = next;
-      yield k.c.sub(local_irq_disable(k));
+      yield c.sub(local_irq_disable(k));
       if ((yield c.now()) < next) yield k.call('cpu_do_idle');
-      yield k.c.sub(local_irq_enable(k));
+      yield c.sub(local_irq_enable(k));
     }
     yield c.b(top);
   }

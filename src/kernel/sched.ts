@@ -88,8 +88,8 @@ export const __schedule = guestFn<K>('__schedule', function* (k, mode) {
   void mode;
   const c = k.c;
   const pcpu = (off: number): number => k.L.pcpu(k.cpu, off);
-  yield k.c.sub(local_irq_disable(k));
-  yield k.c.sub(preempt_count_add(k, 1)); // raw_spin_rq_lock
+  yield c.sub(local_irq_disable(k));
+  yield c.sub(preempt_count_add(k, 1)); // raw_spin_rq_lock
   yield c.str(pcpu(PCPU.need_resched), 0); // clear_tsk_need_resched(prev)
   const prev = yield c.ldr(pcpu(PCPU.current));
   const nr = yield c.ldr(pcpu(PCPU.rq_nr));
@@ -100,13 +100,13 @@ export const __schedule = guestFn<K>('__schedule', function* (k, mode) {
     if (next !== prev && next !== 0) {
       yield c.str(pcpu(PCPU.rq_idx), ni);
       yield c.ldadd(pcpu(PCPU.nr_switches), 1);
-      const last = yield k.c.sub(context_switch(k, prev, next));
+      const last = yield c.sub(context_switch(k, prev, next));
       yield k.call('finish_task_switch', last);
       return 0;
     }
   }
-  yield k.c.sub(preempt_count_add(k, -1)); // rq_unlock_irq
-  yield k.c.sub(local_irq_enable(k));
+  yield c.sub(preempt_count_add(k, -1)); // rq_unlock_irq
+  yield c.sub(local_irq_enable(k));
   return 0;
 }, { size: 48 });
 

@@ -44,7 +44,7 @@ export function* smp_cross_call(k: K, cpus: readonly number[], ipi: number): Gue
 export function* stop_wait(k: K, usec: number): Guest<void> {
   const c = k.c;
   const deadline = (yield c.now()) + usec * (1000 + UDELAY_LOOP_OVERHEAD_NS);
-  const self = (yield* k.c.inline(cpu_online(k, k.cpu))) ? 1 : 0;
+  const self = (yield* c.inline(cpu_online(k, k.cpu))) ? 1 : 0;
   const cnt = k.L.g(GV.__num_online_cpus);
   for (;;) {
     const n = yield c.ldxr(cnt);
@@ -69,32 +69,32 @@ export interface StopLadder {
  */
 export function* smp_send_stop_ladder(k: K, ladder: StopLadder): Guest<void> {
   const c = k.c;
-  if ((yield k.c.sub(num_other_online_cpus(k))) !== 0) {
+  if ((yield c.sub(num_other_online_cpus(k))) !== 0) {
     const old = yield c.ldset(k.L.g(GV.stop_in_progress), 1); // test_and_set_bit(0, &stop_in_progress)
     if (old & 1) return;
-    let mask = yield* k.c.inline(snapshot_others(k, GV.stop_mask));
+    let mask = yield* c.inline(snapshot_others(k, GV.stop_mask));
     const state = yield c.ldr(k.L.g(GV.system_state));
-    if (state <= SYSTEM.RUNNING) yield k.c.sub(pr_crit(k, 'SMP: stopping secondary CPUs'));
-    yield k.c.sub(smp_cross_call(k, mask, IPI.CPU_STOP));
-    yield k.c.sub(stop_wait(k, USEC_PER_SEC));
-    if ((yield k.c.sub(num_other_online_cpus(k))) !== 0 && ipi_should_be_nmi(k, IPI.CPU_STOP_NMI)) {
+    if (state <= SYSTEM.RUNNING) yield c.sub(pr_crit(k, 'SMP: stopping secondary CPUs'));
+    yield c.sub(smp_cross_call(k, mask, IPI.CPU_STOP));
+    yield c.sub(stop_wait(k, USEC_PER_SEC));
+    if ((yield c.sub(num_other_online_cpus(k))) !== 0 && ipi_should_be_nmi(k, IPI.CPU_STOP_NMI)) {
       yield c.dmb(); // smp_rmb()
-      mask = yield* k.c.inline(snapshot_others(k, GV.stop_mask));
-      yield k.c.sub(pr_info(k, `SMP: retry stop with NMI for CPUs ${cpulistString(mask)}`));
-      yield k.c.sub(smp_cross_call(k, mask, IPI.CPU_STOP_NMI));
-      yield k.c.sub(stop_wait(k, USEC_PER_MSEC * 10));
+      mask = yield* c.inline(snapshot_others(k, GV.stop_mask));
+      yield c.sub(pr_info(k, `SMP: retry stop with NMI for CPUs ${cpulistString(mask)}`));
+      yield c.sub(smp_cross_call(k, mask, IPI.CPU_STOP_NMI));
+      yield c.sub(stop_wait(k, USEC_PER_MSEC * 10));
     }
-    if (ladder.sdeiRung && (yield k.c.sub(num_other_online_cpus(k))) !== 0 && (yield k.call('sdei_nmi_active')) !== 0) {
+    if (ladder.sdeiRung && (yield c.sub(num_other_online_cpus(k))) !== 0 && (yield k.call('sdei_nmi_active')) !== 0) {
       yield c.dmb();
-      mask = yield* k.c.inline(snapshot_others(k, GV.stop_mask));
-      yield k.c.sub(pr_info(k, `SMP: retry stop with SDEI NMI for CPUs ${cpulistString(mask)}`));
+      mask = yield* c.inline(snapshot_others(k, GV.stop_mask));
+      yield c.sub(pr_info(k, `SMP: retry stop with SDEI NMI for CPUs ${cpulistString(mask)}`));
       yield k.call('sdei_nmi_stop_cpus', k.L.g(GV.stop_mask));
-      yield k.c.sub(stop_wait(k, USEC_PER_MSEC * 100));
+      yield c.sub(stop_wait(k, USEC_PER_MSEC * 100));
     }
-    if ((yield k.c.sub(num_other_online_cpus(k))) !== 0) {
+    if ((yield c.sub(num_other_online_cpus(k))) !== 0) {
       yield c.dmb();
-      mask = yield* k.c.inline(snapshot_others(k, GV.stop_mask));
-      yield k.c.sub(pr_warn(k, `SMP: failed to stop secondary CPUs ${cpulistString(mask)}`));
+      mask = yield* c.inline(snapshot_others(k, GV.stop_mask));
+      yield c.sub(pr_warn(k, `SMP: failed to stop secondary CPUs ${cpulistString(mask)}`));
     }
   }
   // skip_ipi:
@@ -143,7 +143,7 @@ export const do_handle_IPI = guestFn<K>('do_handle_IPI', function* (k, ipinr) {
       }
       break;
     default:
-      yield k.c.sub(handle_other_ipi(k, ipinr));
+      yield c.sub(handle_other_ipi(k, ipinr));
   }
   return 0;
 }, { size: 48, traced: true });
@@ -273,15 +273,15 @@ export function* smp_call_unlock(k: K): Guest<void> {
  */
 export function* on_each_cpu(k: K, name: string, arg: number): Guest<void> {
   const c = k.c;
-  yield k.c.sub(smp_call_lock(k));
+  yield c.sub(smp_call_lock(k));
   const targets: number[] = [];
   for (let cpu = 0; cpu < k.ncpus; cpu++) {
-    if (cpu === k.cpu || !(yield* k.c.inline(cpu_online(k, cpu)))) continue;
+    if (cpu === k.cpu || !(yield* c.inline(cpu_online(k, cpu)))) continue;
     yield c.str(k.L.pcpu(cpu, PCPU.csd_arg), arg);
     yield c.str(k.L.pcpu(cpu, PCPU.csd_func), k.addr(name));
     targets.push(cpu);
   }
-  yield k.c.sub(smp_cross_call(k, targets, IPI.CALL_FUNC));
+  yield c.sub(smp_cross_call(k, targets, IPI.CALL_FUNC));
   yield k.call(name, arg);
   for (const cpu of targets) {
     const slot = k.L.pcpu(cpu, PCPU.csd_func);
@@ -291,7 +291,7 @@ export function* on_each_cpu(k: K, name: string, arg: number): Guest<void> {
     }
     yield c.clrex();
   }
-  yield k.c.sub(smp_call_unlock(k));
+  yield c.sub(smp_call_unlock(k));
 }
 
 // ---------------------------------------------------------------------------
@@ -303,7 +303,7 @@ export function* smp_init(k: K, cpus: readonly number[]): Guest<void> {
   const c = k.c;
   for (const cpu of cpus) {
     const r = yield c.smc(PSCI_CPU_ON64, mpidrOf(cpu) & 0xffffff, k.addr('secondary_entry'), cpu);
-    if (r !== 0) yield k.c.sub(pr_warn(k, `CPU${cpu}: failed to boot: ${r}`));
+    if (r !== 0) yield c.sub(pr_warn(k, `CPU${cpu}: failed to boot: ${r}`));
   }
   for (const cpu of cpus) {
     const w = k.L.g(GV.cpu_online_mask) + 4 * (cpu >> 5);

@@ -60,15 +60,15 @@ export const die = guestFn<K>('die', function* (k, strId, regs, err) {
   const nest = yield c.ldadd(k.L.g(GV.oops_in_progress), 1);
   if (nest >= MAX_OOPS_NESTING) {
     // EXT: stop the model's recursion where Linux would overflow its stack.
-    yield k.c.sub(pr_emerg(k, 'smpstop: recursive oops on this CPU, parking it'));
+    yield c.sub(pr_emerg(k, 'smpstop: recursive oops on this CPU, parking it'));
     yield k.call('cpu_park_loop');
   }
-  const flags = yield k.c.sub(local_irq_save(k));
-  yield k.c.sub(raw_spin_lock(k, k.L.g(GV.die_lock)));
+  const flags = yield c.sub(local_irq_save(k));
+  yield c.sub(raw_spin_lock(k, k.L.g(GV.die_lock)));
   const pc = yield c.ldr64(regs + PT_REGS.PC);
-  yield k.c.sub(pr_emerg(k, `Internal error: ${str}: ${hex16(err >>> 0)} [#${nest + 1}] SMP`));
-  yield k.c.sub(pr_emerg(k, `pc : ${c.image.symbolize(pc)}`));
-  const pid = yield k.c.sub(current_pid(k));
+  yield c.sub(pr_emerg(k, `Internal error: ${str}: ${hex16(err >>> 0)} [#${nest + 1}] SMP`));
+  yield c.sub(pr_emerg(k, `pc : ${c.image.symbolize(pc)}`));
+  const pid = yield c.sub(current_pid(k));
   const inIrq = inInterrupt(yield preempt_count(k));
   // kexec_should_crash(): never with crash_kexec_post_notifiers; else in interrupt, for pid 0 or 1, or panic_on_oops.
   const shouldCrash = !k.cfg.crashKexecPostNotifiers && (inIrq || pid <= 1 || PANIC_ON_OOPS);
@@ -76,8 +76,8 @@ export const die = guestFn<K>('die', function* (k, strId, regs, err) {
   yield c.ldadd(k.L.g(GV.oops_in_progress), -1);
   if (inIrq) yield k.call('panic_str', 1); // "Fatal exception in interrupt"
   if (PANIC_ON_OOPS) yield k.call('panic_str', 2); // "Fatal exception"
-  yield k.c.sub(raw_spin_unlock(k, k.L.g(GV.die_lock)));
-  yield k.c.sub(local_irq_restore(k, flags));
+  yield c.sub(raw_spin_unlock(k, k.L.g(GV.die_lock)));
+  yield c.sub(local_irq_restore(k, flags));
   yield k.call('make_task_dead', pid);
   return 0;
 }, { size: 96, traced: true });
