@@ -34,7 +34,7 @@ import {
   PSR_I, PSR_F, PSR_A, PSR_D, PSR_DAIF, PSR_ALLINT, PSR_MODE_MASK, PSR_MODE_EL1H, PSR_MODE_EL3H, pstateEl, daifImmToBits,
 } from './pstate.js';
 import {
-  OP_NONE, OP_CALL, OP_WAIT, OP_SMC, OP_ERET, OP_EXC, OP_HALT, OP_SWITCH, OP_SUB, PROLOGUE_SLOTS,
+  OP_NONE, OP_CALL, OP_WAIT, OP_SMC, OP_ERET, OP_EXC, OP_HALT, OP_SWITCH, PROLOGUE_SLOTS,
   WAIT_NONE, WAIT_WFI, WAIT_WFE, WAIT_EL3, WAIT_OFF, type Guest, type PlacedFn,
 } from './isa.js';
 import { VEC_SYNC, VEC_IRQ, VEC_FIQ, VEC_SERROR, VEC_CUR_SPX, VEC_CUR_SP0, VEC_LOWER_A64 } from './exception.js';
@@ -129,8 +129,6 @@ export const B_EL3 = 2; // a Non-secure context saved by EL3 (SDEI dispatch)
 class Frame {
   kind = FRAME;
   gen: Guest | null = null;
-  /** The helpers' callers below `gen` in this function (CpuCore.subs). */
-  subs: Guest[] | null = null;
   fn: PlacedFn | null = null;
   slot = 0;
   ret = 0;
@@ -147,11 +145,6 @@ class Frame {
 }
 
 const TWO32 = 0x1_0000_0000;
-
-/** The caller's side of CpuCore.inline: hands OP_SUB to the step loop, then returns the helper's value. */
-function* helperResult(): Guest<unknown> {
-  return yield OP_SUB;
-}
 
 /**
  * %GeneratorPrototype%.next, called directly. Perf: every guest function is
@@ -178,14 +171,6 @@ export class CpuCore<Ctx = any> {
 
   // ---- hot execution state ----
   private gen: Guest | null = null;
-  /**
-   * The generators waiting for a helper that `sub` runs, innermost last (null
-   * or empty: `gen` is the function's own). They belong to the current
-   * function frame: saved with it (pushTop) and restored with it (popTopFrom).
-   */
-  private subs: Guest[] | null = null;
-  /** The helper `sub` hands to the step loop (taken in the same step). */
-  private pendingSub: Guest | null = null;
   private fn: PlacedFn | null = null;
   private slot = 0;
   private fnSize = 1;
@@ -313,24 +298,7 @@ export class CpuCore<Ctx = any> {
       if (this.retryOp !== 0) {
         op = this.doRetry();
       } else {
-        let res = generatorNext.call(this.gen!, this.ret);
-        // Helpers run by `sub`: as `yield*` would, within this one step (no instruction, no budget).
-        for (;;) {
-          if (res.done === true) {
-            const subs = this.subs;
-            if (subs === null || subs.length === 0) break;
-            // A helper returned: its caller continues with the helper's value.
-            this.gen = subs.pop()!;
-            res = generatorNext.call(this.gen, res.value as number);
-          } else if (res.value === OP_SUB) {
-            (this.subs ??= []).push(this.gen!);
-            this.gen = this.pendingSub!;
-            this.pendingSub = null;
-            res = generatorNext.call(this.gen, 0);
-          } else {
-            break;
-          }
-        }
+        const res = generatorNext.call(this.gen!, this.ret);
         if (res.done === true) {
           this.doReturn(res.value);
           continue;
@@ -616,10 +584,9 @@ export class CpuCore<Ctx = any> {
 
   /** Firmware: the PE lost its Non-secure context (power-down suspend): drop every frame. */
   el3DiscardContexts(): void {
-    for (let k = 0; k < this.depth; k++) this.dropFrame(this.stack[k]!);
+    for (let k = 0; k < this.depth; k++) this.stack[k]!.gen = null;
     this.depth = 0;
     this.gen = null;
-    this.subs = null;
     this.fn = null;
     this.retryOp = 0;
   }
@@ -685,8 +652,6 @@ export class CpuCore<Ctx = any> {
     const fr = this.slotFrame();
     fr.kind = FRAME;
     fr.gen = this.gen;
-    fr.subs = this.subs;
-    this.subs = null;
     fr.fn = this.fn;
     fr.slot = this.slot;
     fr.ret = this.ret;
@@ -720,8 +685,6 @@ export class CpuCore<Ctx = any> {
 
   private popTopFrom(fr: Frame): void {
     this.gen = fr.gen;
-    this.subs = fr.subs;
-    fr.subs = null;
     this.fn = fr.fn;
     this.fnSize = fr.fn!.size;
     this.slot = fr.slot;
@@ -743,7 +706,7 @@ export class CpuCore<Ctx = any> {
   private unwindTo(i: number): void {
     const below = this.stack[i - 1];
     if (!below || below.kind !== FRAME || below.gen === null) throw this.fault('exception boundary without an interrupted frame');
-    for (let k = i; k < this.depth; k++) this.dropFrame(this.stack[k]!);
+    for (let k = i; k < this.depth; k++) this.stack[k]!.gen = null;
     this.depth = i - 1;
     this.popTopFrom(below);
   }
@@ -756,14 +719,7 @@ export class CpuCore<Ctx = any> {
     this.viaBl = false;
     this.retryOp = 0;
     this.ret = 0;
-    this.subs = null;
     this.gen = f.body(this.ctx, x[this.fX]!, x[this.fX + 1]!, x[this.fX + 2]!, x[this.fX + 3]!);
-  }
-
-  /** Forgets a frame's generators (its context is abandoned). */
-  private dropFrame(fr: Frame): void {
-    fr.gen = null;
-    fr.subs = null;
   }
 
   /** BL: x30 = return address, frame record {x29, x30} pushed, x29 = sp; the callee starts at +0x8. */
@@ -788,7 +744,6 @@ export class CpuCore<Ctx = any> {
     x[this.fX + 1] = this.callA1;
     x[this.fX + 2] = this.callA2;
     x[this.fX + 3] = this.callA3;
-    this.subs = null; // the caller's went to its frame (pushTop)
     this.gen = f.body(this.ctx, this.callA0, this.callA1, this.callA2, this.callA3);
     if (f.traced) this.trace?.emit(T.CALL, f.id, lr);
     if (this.bpAddr === f.base + PROLOGUE_SLOTS * 4) this.debugMatch('breakpoint', this.bpAddr, 0);
@@ -1050,10 +1005,9 @@ export class CpuCore<Ctx = any> {
   }
 
   private powerDown(): void {
-    for (let k = 0; k < this.depth; k++) this.dropFrame(this.stack[k]!);
+    for (let k = 0; k < this.depth; k++) this.stack[k]!.gen = null;
     this.depth = 0;
     this.gen = null;
-    this.subs = null;
     this.fn = null;
     this.retryOp = 0;
     this.sleeping = true;
@@ -1069,7 +1023,6 @@ export class CpuCore<Ctx = any> {
     this.cpu32[this.iPstate] = PSR_MODE_EL3H | PSR_DAIF;
     this.depth = 0;
     this.gen = null;
-    this.subs = null;
     this.fn = null;
     this.recheck = true;
     const exit = this.el3.warmBoot(this);
@@ -1367,31 +1320,6 @@ export class CpuCore<Ctx = any> {
   /** The slot of the next instruction, for `b()` (not an instruction). */
   label(): number {
     return this.slot;
-  }
-
-  /**
-   * Not an instruction: runs helper generator `g` in place of its caller until
-   * it returns, as `yield* g` does: `yield c.sub(g)` takes the value `g`
-   * returns, and `g`'s instructions count at the caller's PC. Perf: the core
-   * resumes the innermost helper directly, where `yield*` resumes every level
-   * of a delegation chain at each instruction of the helper (5 to 9% of a sim
-   * scenario run, paired, with every kernel helper of a number or nothing run
-   * so).
-   */
-  sub(g: Guest<number | void>): number {
-    this.pendingSub = g;
-    return OP_SUB;
-  }
-
-  /**
-   * `sub` for a helper of any result type: `yield* c.inline(g)` runs `g` as
-   * `yield* g` does and takes its typed return value. A one-step generator
-   * carries the value back to the caller; `g`'s instructions are resumed
-   * directly, as with `sub`.
-   */
-  inline<T>(g: Guest<T>): Guest<T> {
-    this.pendingSub = g as Guest<number | void>;
-    return helperResult() as Guest<T>;
   }
 
   /** BL to a placed guest function with up to four arguments (x0-x3). */

@@ -19,12 +19,7 @@
  *
  * Small helpers that Linux inlines (local_daif_mask, set_cpu_online) are
  * plain generators run with `yield*`: they have no frame and their
- * instructions count at the caller's PC, as inlined code does. A helper that
- * returns a number or nothing can instead be run with
- * `yield c.sub(helper(...))`: the same instructions at the same PCs, and the
- * yield's value is the helper's return value, but the core runs the helper's
- * generator itself (CpuCore.sub), so each of its instructions resumes one
- * generator rather than one per level of `yield*` delegation. A hot helper of
+ * instructions count at the caller's PC, as inlined code does. A hot helper of
  * exactly one instruction may instead be a plain function that returns that
  * instruction's opcode for the caller to `yield` (the entry steps of
  * src/kernel/entry-common.ts): the instruction is the same, but no generator
@@ -40,8 +35,6 @@ export const OP_ERET = 4; // ERET at EL1
 export const OP_EXC = 5; // the instruction raised a synchronous exception (did not retire)
 export const OP_HALT = 6; // the instruction ended the machine run
 export const OP_SWITCH = 7; // cpu_switch_to: the core swaps the task's frame stack (CpuCore.switchStacks)
-/** Not an instruction: run the pending helper generator (CpuCore.sub) in place of the caller until it returns. */
-export const OP_SUB = 8;
 
 /** Wait kinds (CpuLayout WAIT_KIND). */
 export const WAIT_NONE = 0;

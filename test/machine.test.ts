@@ -216,35 +216,6 @@ describe('sim engine determinism', () => {
   });
 });
 
-describe('helpers run by the core (CpuCore.sub, CpuCore.inline) and with yield*', () => {
-  const scratch = (r: MachineResult, cpus: number): number[][] =>
-    Array.from({ length: cpus }, (_, cpu) => [0, 4, 8, 12].map((o) => r.peek32(layoutOf(r).cpu(cpu, PC.SCRATCH + o))));
-
-  it.each([1, 2, 3, 4, 5, 6])('the same instructions, trace and results either way (sim, 4 CPUs, seed %i)', async (seed) => {
-    const a = await machineTest('helpers', 4, 'sim', seed, { options: { sub: false } });
-    const b = await machineTest('helpers', 4, 'sim', seed, { options: { sub: true } });
-    expect(a.outcome).toBe('poweroff');
-    expect(b.outcome).toBe('poweroff');
-    expect(traceText(b.trace())).toBe(traceText(a.trace()));
-    expect(b.cpus.map((c) => c.retired)).toEqual(a.cpus.map((c) => c.retired));
-    expect(scratch(b, 4)).toEqual(scratch(a, 4));
-    // 24 iterations of 4 helper levels: 24 objects, 48 leaf calls (the counter's old values summed, plus i, plus 7 each).
-    for (const [sum, objects, own, sent] of scratch(b, 4)) {
-      expect([objects, own, sent]).toEqual([24, 48, 3]);
-      expect(sum).toBeGreaterThan(48 * 7);
-    }
-    expect(b.peek32(layoutOf(b).glob(G.COUNTER))).toBe(4 * 48);
-    expect(a.trace().some((x) => x.kind === T.EXC_ENTRY)).toBe(true); // the SGIs interrupted the helpers
-  });
-
-  it('threads engine: the same counts under real concurrency', async () => {
-    const r = await machineTest('helpers', 4, 'threads', 1, { options: { sub: true } });
-    expect(r.outcome).toBe('poweroff');
-    for (const [, objects, own, sent] of scratch(r, 4)) expect([objects, own, sent]).toEqual([24, 48, 3]);
-    expect(r.peek32(layoutOf(r).glob(G.COUNTER))).toBe(4 * 48);
-  });
-});
-
 describe('exclusive-monitor filter', () => {
   // A store whose bucket counts an armed monitor scans every PE, so words that
   // many CPUs monitor in turn (one per-CPU area each, 4 KiB apart as Linux lays

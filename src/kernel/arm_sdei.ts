@@ -46,42 +46,42 @@ export const sdei_init = guestFn<K>('sdei_init', function* (k) {
   if (!k.cfg.sdeiDriver) return 0;
   const ver = yield c.smc(SDEI_FN.VERSION);
   if (ver < 0) {
-    yield c.sub(pr_err(k, `sdei: Failed to get SDEI version: ${sdei_to_linux_errno(ver)}`));
+    yield* pr_err(k, `sdei: Failed to get SDEI version: ${sdei_to_linux_errno(ver)}`);
     return 0;
   }
   if (Math.floor(ver / 2 ** 48) !== 1) {
-    yield c.sub(pr_err(k, 'sdei: Unsupported SDEI version'));
+    yield* pr_err(k, 'sdei: Unsupported SDEI version');
     return 0;
   }
   yield c.str(k.L.g(GV.sdei_present), 1);
   yield k.call('sdei_platform_reset');
-  yield c.sub(on_each_cpu(k, 'sdei_cpuhp_up', 0));
+  yield* on_each_cpu(k, 'sdei_cpuhp_up', 0);
   return 0;
 }, { size: 48 });
 
 export const sdei_platform_reset = guestFn<K>('sdei_platform_reset', function* (k) {
-  yield k.c.sub(on_each_cpu(k, '_ipi_private_reset', 0));
-  const err = yield k.c.sub(sdei_call(k, SDEI_FN.SHARED_RESET));
-  if (err) yield k.c.sub(pr_err(k, `sdei: Failed to reset platform: ${err}`));
+  yield* on_each_cpu(k, '_ipi_private_reset', 0);
+  const err = yield* sdei_call(k, SDEI_FN.SHARED_RESET);
+  if (err) yield* pr_err(k, `sdei: Failed to reset platform: ${err}`);
   return 0;
 }, { size: 16 });
 
 export const _ipi_private_reset = guestFn<K>('_ipi_private_reset', function* (k) {
-  const err = yield k.c.sub(sdei_call(k, SDEI_FN.PRIVATE_RESET));
-  if (err) yield k.c.sub(pr_warn(k, `sdei: failed to reset CPU[${k.cpu}]: ${err}`));
+  const err = yield* sdei_call(k, SDEI_FN.PRIVATE_RESET);
+  if (err) yield* pr_warn(k, `sdei: failed to reset CPU[${k.cpu}]: ${err}`);
   return 0;
 }, { size: 12 });
 
 /** sdei_mask_local_cpu: PE_MASK; an error other than -EIO prints once. */
 export const sdei_mask_local_cpu = guestFn<K>('sdei_mask_local_cpu', function* (k) {
-  const err = yield k.c.sub(sdei_call(k, SDEI_FN.PE_MASK));
-  if (err < 0 && err !== -5) yield k.c.sub(pr_warn(k, `sdei: failed to mask CPU[${k.cpu}]: ${err}`));
+  const err = yield* sdei_call(k, SDEI_FN.PE_MASK);
+  if (err < 0 && err !== -5) yield* pr_warn(k, `sdei: failed to mask CPU[${k.cpu}]: ${err}`);
   return err;
 }, { size: 16, traced: true });
 
 export const sdei_unmask_local_cpu = guestFn<K>('sdei_unmask_local_cpu', function* (k) {
-  const err = yield k.c.sub(sdei_call(k, SDEI_FN.PE_UNMASK));
-  if (err < 0 && err !== -5) yield k.c.sub(pr_warn(k, `sdei: failed to unmask CPU[${k.cpu}]: ${err}`));
+  const err = yield* sdei_call(k, SDEI_FN.PE_UNMASK);
+  if (err < 0 && err !== -5) yield* pr_warn(k, `sdei: failed to unmask CPU[${k.cpu}]: ${err}`);
   return err;
 }, { size: 16 });
 
@@ -97,7 +97,7 @@ export const sdei_cpuhp_up = guestFn<K>('sdei_cpuhp_up', function* (k) {
 
 /** sdei_cpuhp_down: unregister the private events locally, then mask. */
 export const sdei_cpuhp_down = guestFn<K>('sdei_cpuhp_down', function* (k) {
-  if ((yield k.c.ldr(k.L.g(GV.sdei_registered_event_0))) !== 0) yield k.c.sub(sdei_call(k, SDEI_FN.EVENT_UNREGISTER, 0));
+  if ((yield k.c.ldr(k.L.g(GV.sdei_registered_event_0))) !== 0) yield* sdei_call(k, SDEI_FN.EVENT_UNREGISTER, 0);
   yield k.call('sdei_mask_local_cpu');
   return 0;
 }, { size: 16 });
@@ -113,26 +113,26 @@ export const _local_event_register = guestFn<K>('_local_event_register', functio
   yield c.str(reg + SDEI_EV.callback, k.addr('sdei_nmi_handler'));
   yield c.str(reg + SDEI_EV.event_num, event);
   yield c.str(reg + SDEI_EV.priority, 0);
-  const err = yield c.sub(sdei_call(k, SDEI_FN.EVENT_REGISTER, event, k.addr('__sdei_asm_handler'), reg, 0, 0));
-  if (err) yield c.sub(pr_warn(k, `sdei: Failed to register event ${event}: ${err}`));
+  const err = yield* sdei_call(k, SDEI_FN.EVENT_REGISTER, event, k.addr('__sdei_asm_handler'), reg, 0, 0);
+  if (err) yield* pr_warn(k, `sdei: Failed to register event ${event}: ${err}`);
   return err;
 }, { size: 24 });
 
 export const _local_event_enable = guestFn<K>('_local_event_enable', function* (k, event) {
-  const err = yield k.c.sub(sdei_call(k, SDEI_FN.EVENT_ENABLE, event));
-  if (err) yield k.c.sub(pr_warn(k, `sdei: Failed to enable event ${event}: ${err}`));
+  const err = yield* sdei_call(k, SDEI_FN.EVENT_ENABLE, event);
+  if (err) yield* pr_warn(k, `sdei: Failed to enable event ${event}: ${err}`);
   return err;
 }, { size: 12 });
 
 /** sdei_event_register(0, cb, arg) for a private event: REGISTER on every online CPU (on_each_cpu). */
 export function* sdei_event_register_private(k: K, event: number): Guest<number> {
-  yield k.c.sub(on_each_cpu(k, '_local_event_register', event));
+  yield* on_each_cpu(k, '_local_event_register', event);
   yield k.c.str(k.L.g(GV.sdei_registered_event_0), 1);
   return 0;
 }
 
 export function* sdei_event_enable_private(k: K, event: number): Guest<number> {
-  yield k.c.sub(on_each_cpu(k, '_local_event_enable', event));
+  yield* on_each_cpu(k, '_local_event_enable', event);
   return 0;
 }
 
@@ -143,7 +143,7 @@ export function* sdei_event_enable_private(k: K, event: number): Guest<number> {
  * smp_send_stop; sdei_nmi_available stays true (race R14).
  */
 export const sdei_reboot_notifier = guestFn<K>('sdei_reboot_notifier', function* (k) {
-  yield k.c.sub(on_each_cpu(k, 'sdei_cpuhp_down', 0));
+  yield* on_each_cpu(k, 'sdei_cpuhp_down', 0);
   yield k.call('sdei_platform_reset');
   return 0;
 }, { size: 16, traced: true });
@@ -158,7 +158,7 @@ export const sdei_handler_abort = guestFn<K>('sdei_handler_abort', function* (k)
   for (const [slot, kind] of [[PCPU.sdei_active_critical_event, 'critical'], [PCPU.sdei_active_normal_event, 'normal']] as const) {
     const a = k.L.pcpu(k.cpu, slot);
     if ((yield c.ldr(a)) === 0) continue;
-    yield c.sub(pr_warn(k, `still in SDEI ${kind} event context, attempting to finish handler.`));
+    yield* pr_warn(k, `still in SDEI ${kind} event context, attempting to finish handler.`);
     const pc = yield c.adr(); // __sdei_handler_abort: resume address = just after the SMC
     yield c.smc(SDEI_FN.EVENT_COMPLETE_AND_RESUME, pc + 8);
     yield c.str(a, 0);

@@ -16,17 +16,17 @@ export function* sdei_nmi_init_body(k: K, checkPresent: boolean): Guest<void> {
   const c = k.c;
   if (checkPresent && (yield c.ldr(k.L.g(GV.sdei_present))) === 0) return;
   if ((yield c.ldr(k.L.g(GV.sdei_present))) === 0) {
-    yield c.sub(pr_err(k, 'sdei_nmi: failed to register event 0: -5'));
+    yield* pr_err(k, 'sdei_nmi: failed to register event 0: -5');
     return;
   }
-  yield c.sub(sdei_event_register_private(k, 0));
-  yield c.sub(sdei_event_enable_private(k, 0));
+  yield* sdei_event_register_private(k, 0);
+  yield* sdei_event_enable_private(k, 0);
   yield c.str(k.L.g(GV.sdei_nmi_available), 1);
-  yield c.sub(pr_info(k, 'sdei_nmi: using SDEI cross-CPU NMI (SDEI_EVENT_SIGNAL, event 0)'));
+  yield* pr_info(k, 'sdei_nmi: using SDEI cross-CPU NMI (SDEI_EVENT_SIGNAL, event 0)');
 }
 
 export const sdei_nmi_init = guestFn<K>('sdei_nmi_init', function* (k) {
-  yield k.c.sub(sdei_nmi_init_body(k, true));
+  yield* sdei_nmi_init_body(k, true);
   return 0;
 }, { size: 24 });
 
@@ -45,15 +45,15 @@ export function* sdei_nmi_stop_cpus_body(k: K, mask: number, barrier: 'none' | '
   yield c.str(k.L.g(GV.sdei_nmi_stopping), 1);
   if (barrier === 'smp_wmb') yield c.dmb();
   else if (barrier === 'dsb') yield c.dsb();
-  const cpus = yield* c.inline(read_cpumask(k, mask));
+  const cpus = yield* read_cpumask(k, mask);
   for (const cpu of cpus) {
-    const err = yield c.sub(sdei_call(k, SDEI_FN.EVENT_SIGNAL, 0, mpidrOf(cpu) & 0xffffff));
-    if (err) yield c.sub(pr_warn(k, `sdei_nmi: SDEI_EVENT_SIGNAL to CPU ${cpu} failed: ${err}`));
+    const err = yield* sdei_call(k, SDEI_FN.EVENT_SIGNAL, 0, mpidrOf(cpu) & 0xffffff);
+    if (err) yield* pr_warn(k, `sdei_nmi: SDEI_EVENT_SIGNAL to CPU ${cpu} failed: ${err}`);
   }
 }
 
 export const sdei_nmi_stop_cpus = guestFn<K>('sdei_nmi_stop_cpus', function* (k, mask) {
-  yield k.c.sub(sdei_nmi_stop_cpus_body(k, mask, 'dsb')); // FINAL: dsb(ishst), as Catalin asked
+  yield* sdei_nmi_stop_cpus_body(k, mask, 'dsb'); // FINAL: dsb(ishst), as Catalin asked
   return 0;
 }, { size: 32, traced: true });
 

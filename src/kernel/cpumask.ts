@@ -39,8 +39,8 @@ export function* num_online_cpus(k: K): Guest<number> {
 
 /** num_other_online_cpus(): the online count minus one if the caller is online (arch/arm64/kernel/smp.c). */
 export function* num_other_online_cpus(k: K): Guest<number> {
-  const n = yield k.c.sub(num_online_cpus(k));
-  return (yield* k.c.inline(cpu_online(k, k.cpu))) ? n - 1 : n;
+  const n = yield* num_online_cpus(k);
+  return (yield* cpu_online(k, k.cpu)) ? n - 1 : n;
 }
 
 /** Reads the cpumask at guest address `addr` (one load per word). */

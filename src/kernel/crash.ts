@@ -33,7 +33,7 @@ export const crash_save_cpu = guestFn<K>('crash_save_cpu', function* (k, regs, c
   const c = k.c;
   if (cpu < 0 || cpu >= k.ncpus) return 0;
   const buf = k.L.crashNotes(cpu);
-  const pid = yield c.sub(current_pid(k));
+  const pid = yield* current_pid(k);
   const x: number[] = [];
   for (let i = 0; i < 31; i++) x.push(yield c.ldr64(regs + 8 * i));
   const sp = yield c.ldr64(regs + PT_REGS.SP);
@@ -76,7 +76,7 @@ export const __crash_kexec = guestFn<K>('__crash_kexec', function* (k, regs) {
     const sp = c.sp;
     const fixed = sp - PT_REGS.SIZE;
     yield c.setSp(fixed);
-    yield c.sub(crash_setup_regs(k, fixed, regs));
+    yield* crash_setup_regs(k, fixed, regs);
     yield c.str64(k.L.g(GV.vmcoreinfo_crashtime), yield c.now()); // crash_save_vmcoreinfo
     yield k.call('machine_crash_shutdown', fixed);
     yield k.call('machine_kexec');
@@ -88,9 +88,9 @@ export const __crash_kexec = guestFn<K>('__crash_kexec', function* (k, regs) {
 
 /** crash_kexec(regs) (from die): only the CPU that wins panic_cpu captures. */
 export const crash_kexec = guestFn<K>('crash_kexec', function* (k, regs) {
-  if ((yield k.c.sub(panic_try_start(k))) === PANIC_CPU_INVALID) {
+  if ((yield* panic_try_start(k)) === PANIC_CPU_INVALID) {
     yield k.call('__crash_kexec', regs);
-    yield k.c.sub(panic_reset(k));
+    yield* panic_reset(k);
   }
   return 0;
 }, { size: 16 });
@@ -101,13 +101,13 @@ export const crash_kexec = guestFn<K>('crash_kexec', function* (k, regs) {
  */
 export const machine_crash_shutdown = guestFn<K>('machine_crash_shutdown', function* (k, regs) {
   const c = k.c;
-  yield c.sub(local_irq_disable(k));
+  yield* local_irq_disable(k);
   yield k.call('crash_smp_send_stop');
   yield k.call('crash_save_cpu', regs, k.cpu);
   // machine_kexec_mask_interrupts: EOI what is in progress on this CPU (its active private interrupts).
   const active = yield c.ldr(GICR_BASE + k.cpu * GICR_STRIDE + GICR_SGI_OFFSET + 0x300);
   for (let i = 0; i < 32; i++) if (active & (1 << i)) yield c.msr(SYS.ICC_EOIR1_EL1, i);
-  yield c.sub(pr_info(k, 'Starting crashdump kernel...'));
+  yield* pr_info(k, 'Starting crashdump kernel...');
   return 0;
 }, { size: 64, traced: true });
 
@@ -120,13 +120,13 @@ export const machine_crash_shutdown = guestFn<K>('machine_crash_shutdown', funct
 export const machine_kexec = guestFn<K>('machine_kexec', function* (k) {
   const c = k.c;
   const stuck = !k.cfg.hotplugCpu;
-  if (stuck || (yield* c.inline(smp_crash_stop_failed(k)))) {
-    yield c.sub(pr_warn(k, '------------[ cut here ]------------'));
-    yield c.sub(pr_warn(k, 'Some CPUs may be stale, kdump will be unreliable.'));
+  if (stuck || (yield* smp_crash_stop_failed(k))) {
+    yield* pr_warn(k, '------------[ cut here ]------------');
+    yield* pr_warn(k, 'Some CPUs may be stale, kdump will be unreliable.');
     const pc = yield c.adr();
-    yield c.sub(pr_warn(k, `WARNING: CPU: ${k.cpu} PID: ${yield* current_pid(k)} at ${c.image.symbolize(pc)}`));
+    yield* pr_warn(k, `WARNING: CPU: ${k.cpu} PID: ${yield* current_pid(k)} at ${c.image.symbolize(pc)}`);
   }
-  yield c.sub(pr_info(k, 'Bye!'));
+  yield* pr_info(k, 'Bye!');
   yield c.daifSet(0xf);
   yield c.halt('kexec');
   return 0;

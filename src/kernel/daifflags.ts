@@ -35,8 +35,8 @@ export function* local_daif_save_flags(k: K): Guest<number> {
 }
 
 export function* local_daif_save(k: K): Guest<number> {
-  const flags = yield k.c.sub(local_daif_save_flags(k));
-  yield k.c.sub(local_daif_mask(k));
+  const flags = yield* local_daif_save_flags(k);
+  yield* local_daif_mask(k);
   return flags;
 }
 

@@ -360,13 +360,13 @@ export const irqentry_enter = guestFn<K>('irqentry_enter', function* (k, regs) {
   let stage: StageInfo = 'none';
   if (k.cfg.irqPipeline) {
     if ((yield k.c.ldr(k.L.pcpu(k.cpu, PCPU.oob_stage))) !== 0) return encodeState({ kind: 'irq', exitRcu: false, stage: 'oob' });
-    stage = (yield* k.c.inline(test_and_stall_inband(k))) ? 'inband-stalled' : 'inband-unstalled';
+    stage = (yield* test_and_stall_inband(k)) ? 'inband-stalled' : 'inband-unstalled';
   }
   pathBegin(k, PATH.IRQ_ENTER);
   let exitRcu = false;
   if ((yield load_current(k)) === idle_task(k)) {
     yield lockdep_hardirqs_off(k);
-    yield k.c.sub(ct_irq_enter(k));
+    yield* ct_irq_enter(k);
     instrumentation_begin(k);
     yield trace_hardirqs_off_finish(k);
     instrumentation_end(k);
@@ -421,7 +421,7 @@ export function* irqentry_exit_cond_resched(k: K, from: number): Guest<void> {
   if ((yield preempt_count(k)) !== 0) return;
   if ((yield load_current(k)) === idle_task(k)) return;
   if ((yield k.c.ldr(k.L.pcpu(k.cpu, PCPU.need_resched))) === 0) return;
-  if (!(yield* k.c.inline(arch_irqentry_exit_need_resched(k)))) return;
+  if (!(yield* arch_irqentry_exit_need_resched(k))) return;
   yield k.call('preempt_schedule_irq', from);
 }
 
@@ -433,9 +433,9 @@ export function* irqentry_exit_cond_resched(k: K, from: number): Guest<void> {
 export function* irqentry_exit_to_kernel_mode_preempt(k: K, regs: number, state: IrqentryState, from: number): Guest<void> {
   const s = irqState(state);
   if (s.stage === 'oob') return;
-  if (yield* k.c.inline(irqs_were_disabled(k, regs, s.stage))) return;
+  if (yield* irqs_were_disabled(k, regs, s.stage)) return;
   if (s.exitRcu) return;
-  yield k.c.sub(irqentry_exit_cond_resched(k, from));
+  yield* irqentry_exit_cond_resched(k, from);
 }
 
 /**
@@ -451,24 +451,24 @@ export function* irqentry_exit_to_kernel_mode_after_preempt(k: K, regs: number, 
   const s = irqState(state);
   if (s.stage === 'oob') return;
   pathBegin(k, PATH.IRQ_EXIT);
-  if (!(yield* k.c.inline(irqs_were_disabled(k, regs, s.stage)))) {
+  if (!(yield* irqs_were_disabled(k, regs, s.stage))) {
     if (s.exitRcu) {
       instrumentation_begin(k);
       yield trace_hardirqs_on_prepare(k);
       yield lockdep_hardirqs_on_prepare(k);
       instrumentation_end(k);
-      yield k.c.sub(ct_irq_exit(k));
+      yield* ct_irq_exit(k);
       yield lockdep_hardirqs_on(k);
     } else {
       instrumentation_begin(k);
-      yield k.c.sub(trace_hardirqs_on(k));
+      yield* trace_hardirqs_on(k);
       instrumentation_end(k);
     }
   } else if (s.exitRcu) {
-    yield k.c.sub(ct_irq_exit(k));
+    yield* ct_irq_exit(k);
   }
   pathEnd(k, PATH.IRQ_EXIT);
-  if (s.stage === 'inband-unstalled') yield k.c.sub(unstall_inband_nocheck(k));
+  if (s.stage === 'inband-unstalled') yield* unstall_inband_nocheck(k);
 }
 
 /**
@@ -480,8 +480,8 @@ export function* irqentry_exit_to_kernel_mode_after_preempt(k: K, regs: number, 
  */
 export const irqentry_exit_preempting = guestFn<K>('irqentry_exit', function* (k, regs, st, from) {
   const state = decodeState(st);
-  yield k.c.sub(irqentry_exit_to_kernel_mode_preempt(k, regs, state, from));
-  yield k.c.sub(irqentry_exit_to_kernel_mode_after_preempt(k, regs, state));
+  yield* irqentry_exit_to_kernel_mode_preempt(k, regs, state, from);
+  yield* irqentry_exit_to_kernel_mode_after_preempt(k, regs, state);
   return 0;
 }, { size: 48 });
 
@@ -506,7 +506,7 @@ export function* irq_enter_rcu(k: K): Guest<void> {
   pathBegin(k, PATH.IRQ_ENTER_RCU);
   yield preempt_count_step(k, HARDIRQ_OFFSET);
   yield lockdep_hardirq_enter(k);
-  yield k.c.sub(account_hardirq_enter(k));
+  yield* account_hardirq_enter(k);
   pathEnd(k, PATH.IRQ_ENTER_RCU);
 }
 
@@ -517,7 +517,7 @@ export function* irq_enter_rcu(k: K): Guest<void> {
  */
 export function* irq_exit_rcu(k: K): Guest<void> {
   pathBegin(k, PATH.IRQ_EXIT_RCU);
-  yield k.c.sub(account_hardirq_exit(k));
+  yield* account_hardirq_exit(k);
   yield preempt_count_step(k, -HARDIRQ_OFFSET);
   yield lockdep_hardirq_exit(k);
   pathEnd(k, PATH.IRQ_EXIT_RCU);
@@ -538,7 +538,7 @@ export function* nmi_enter(k: K, lockdepOff: boolean): Guest<void> {
   yield preempt_count_step(k, NMI_OFFSET + HARDIRQ_OFFSET);
   if (lockdepOff) yield lockdep_hardirqs_off(k);
   yield lockdep_hardirq_enter(k);
-  yield k.c.sub(ct_nmi_enter(k));
+  yield* ct_nmi_enter(k);
   instrumentation_begin(k);
   if (lockdepOff) yield trace_hardirqs_off_finish(k);
   yield ftrace_nmi_enter(k);
@@ -556,7 +556,7 @@ export function* nmi_exit(k: K, lockdepOn: boolean): Guest<void> {
     yield lockdep_hardirqs_on_prepare(k);
   }
   instrumentation_end(k);
-  yield k.c.sub(ct_nmi_exit(k));
+  yield* ct_nmi_exit(k);
   yield lockdep_hardirq_exit(k);
   if (lockdepOn) yield lockdep_hardirqs_on(k);
   yield preempt_count_step(k, -(NMI_OFFSET + HARDIRQ_OFFSET));
@@ -566,8 +566,8 @@ export function* nmi_exit(k: K, lockdepOn: boolean): Guest<void> {
 /** irqentry_nmi_enter(regs) (6.3): state.lockdep = lockdep_hardirqs_enabled(), then the NMI entry. */
 export function* irqentry_nmi_enter(k: K, regs: number): Guest<IrqentryState> {
   void regs;
-  const lockdep = yield* k.c.inline(lockdep_hardirqs_enabled(k));
-  yield k.c.sub(nmi_enter(k, true));
+  const lockdep = yield* lockdep_hardirqs_enabled(k);
+  yield* nmi_enter(k, true);
   return { kind: 'nmi', lockdep };
 }
 
@@ -575,7 +575,7 @@ export function* irqentry_nmi_enter(k: K, regs: number): Guest<IrqentryState> {
 export function* irqentry_nmi_exit(k: K, regs: number, state: IrqentryState): Guest<void> {
   void regs;
   if (state.kind !== 'nmi') throw new Error('an IRQ entry token passed to irqentry_nmi_exit');
-  yield k.c.sub(nmi_exit(k, state.lockdep));
+  yield* nmi_exit(k, state.lockdep);
 }
 
 /**
@@ -586,10 +586,10 @@ export function* irqentry_nmi_exit(k: K, regs: number, state: IrqentryState): Gu
  * hardirqs enabled (regs->lockdep_hardirqs).
  */
 export function* arm64_enter_el1_dbg(k: K): Guest<boolean> {
-  const lockdep = yield* k.c.inline(lockdep_hardirqs_enabled(k));
+  const lockdep = yield* lockdep_hardirqs_enabled(k);
   pathBegin(k, PATH.DBG_ENTER);
   yield lockdep_hardirqs_off(k);
-  yield k.c.sub(ct_nmi_enter(k));
+  yield* ct_nmi_enter(k);
   instrumentation_begin(k);
   yield trace_hardirqs_off_finish(k);
   instrumentation_end(k);
@@ -606,7 +606,7 @@ export function* arm64_exit_el1_dbg(k: K, restore: boolean): Guest<void> {
     yield lockdep_hardirqs_on_prepare(k);
     instrumentation_end(k);
   }
-  yield k.c.sub(ct_nmi_exit(k));
+  yield* ct_nmi_exit(k);
   if (restore) yield lockdep_hardirqs_on(k);
   pathEnd(k, PATH.DBG_EXIT);
 }
@@ -614,12 +614,12 @@ export function* arm64_exit_el1_dbg(k: K, restore: boolean): Guest<void> {
 /** Dovetail's pipeline entry is NMI-like for RCU (handle_irq_pipelined_prepare: rcu_nmi_enter). */
 export function* pipeline_rcu_enter(k: K): Guest<void> {
   pathBegin(k, PATH.PIPE_ENTER);
-  yield k.c.sub(ct_nmi_enter(k));
+  yield* ct_nmi_enter(k);
   pathEnd(k, PATH.PIPE_ENTER);
 }
 export function* pipeline_rcu_exit(k: K): Guest<void> {
   pathBegin(k, PATH.PIPE_EXIT);
-  yield k.c.sub(ct_nmi_exit(k));
+  yield* ct_nmi_exit(k);
   pathEnd(k, PATH.PIPE_EXIT);
 }
 

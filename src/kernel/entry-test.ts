@@ -47,11 +47,11 @@ export function kthreadPid(cpu: number, i: number): number {
  */
 export const entry_test_work = guestFn<K>('entry_test_work', function* (k) {
   const c = k.c;
-  const flags = yield c.sub(local_irq_save(k));
+  const flags = yield* local_irq_save(k);
   const w = k.L.pcpu(k.cpu, PCPU.entry_work);
   yield c.str(w, (yield c.ldr(w)) + 1);
   for (let i = 0; i < 4; i++) yield c.nop();
-  yield c.sub(local_irq_restore(k, flags));
+  yield* local_irq_restore(k, flags);
   return 0;
 }, { size: 24 });
 
@@ -82,7 +82,7 @@ export const entry_test_start = guestFn<K>('entry_test_start', function* (k) {
   const et = plan.entryTest;
   if (!et) return 0; // a waker: nothing to set up
   const pcpu = (off: number): number => k.L.pcpu(k.cpu, off);
-  yield c.sub(local_irq_disable(k));
+  yield* local_irq_disable(k);
   yield c.str(pcpu(PCPU.rq_tasks), yield c.ldr(pcpu(PCPU.current)));
   for (let i = 0; i < et.tasks; i++) {
     const task = pcpu(PCPU.kthreads + i * TASK_STRUCT_BYTES);
@@ -94,9 +94,9 @@ export const entry_test_start = guestFn<K>('entry_test_start', function* (k) {
   }
   yield c.str(pcpu(PCPU.rq_idx), 0);
   yield c.str(pcpu(PCPU.rq_nr), et.tasks + 1);
-  yield c.sub(local_irq_enable(k));
-  if (k.cfg.irqPipeline) yield c.sub(oob_timer_start(k));
-  else yield c.sub(arch_timer_start(k));
+  yield* local_irq_enable(k);
+  if (k.cfg.irqPipeline) yield* oob_timer_start(k);
+  else yield* arch_timer_start(k);
   return 0;
 }, { size: 48 });
 
@@ -121,7 +121,7 @@ export const entry_test_step = guestFn<K>('entry_test_step', function* (k, next)
   let due = yield c.ldr64(slot);
   if (due === 0) due = now + w.intervalNs;
   if (now >= due) {
-    for (const cpu of w.targets) yield c.sub(resched_curr(k, cpu));
+    for (const cpu of w.targets) yield* resched_curr(k, cpu);
     due = now + w.intervalNs;
   }
   yield c.str64(slot, due);

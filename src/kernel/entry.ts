@@ -50,27 +50,27 @@ function* kernel_exit(k: K, regs: number): Guest<void> {
 }
 
 export const el1h_64_sync = guestFn<K>('el1h_64_sync', function* (k) {
-  const regs = yield k.c.sub(kernel_entry(k));
+  const regs = yield* kernel_entry(k);
   yield k.call('el1h_64_sync_handler', regs);
-  yield k.c.sub(kernel_exit(k, regs));
+  yield* kernel_exit(k, regs);
 }, { size: 32 });
 
 export const el1h_64_irq = guestFn<K>('el1h_64_irq', function* (k) {
-  const regs = yield k.c.sub(kernel_entry(k));
+  const regs = yield* kernel_entry(k);
   yield k.call('el1h_64_irq_handler', regs);
-  yield k.c.sub(kernel_exit(k, regs));
+  yield* kernel_exit(k, regs);
 }, { size: 32 });
 
 export const el1h_64_fiq = guestFn<K>('el1h_64_fiq', function* (k) {
-  const regs = yield k.c.sub(kernel_entry(k));
+  const regs = yield* kernel_entry(k);
   yield k.call('el1h_64_irq_handler', regs); // el1h_64_fiq_handler -> el1_interrupt(regs, handle_arch_fiq)
-  yield k.c.sub(kernel_exit(k, regs));
+  yield* kernel_exit(k, regs);
 }, { size: 32 });
 
 export const el1h_64_error = guestFn<K>('el1h_64_error', function* (k) {
-  const regs = yield k.c.sub(kernel_entry(k));
+  const regs = yield* kernel_entry(k);
   yield k.call('el1h_64_error_handler', regs);
-  yield k.c.sub(kernel_exit(k, regs));
+  yield* kernel_exit(k, regs);
 }, { size: 32 });
 
 export const VECTORS = [
@@ -93,7 +93,7 @@ export const VECTORS = [
  */
 export const el1h_64_irq_handler = guestFn<K>('el1h_64_irq_handler', function* (k, regs) {
   yield k.c.msr(SYS.DAIF, DAIF_PROCCTX_NOIRQ);
-  if (k.cfg.pseudoNmi && (yield* k.c.inline(regs_irqs_disabled(k, regs)))) {
+  if (k.cfg.pseudoNmi && (yield* regs_irqs_disabled(k, regs))) {
     yield k.call('__el1_pnmi', regs, k.addr('gic_handle_irq'));
   } else if (k.cfg.irqPipeline) {
     if ((yield k.call('handle_arch_irq_pipelined', regs)) !== 0) yield k.call('el1_irq_pipelined_epilogue', regs);
@@ -105,10 +105,10 @@ export const el1h_64_irq_handler = guestFn<K>('el1h_64_irq_handler', function* (
 
 function* el1_irq(k: K, regs: number, handler: number, ownPreemption: boolean): Guest<void> {
   const st = yield k.call('irqentry_enter', regs);
-  yield k.c.sub(irq_enter_rcu(k));
+  yield* irq_enter_rcu(k);
   yield k.call('do_interrupt_handler', regs, handler);
-  yield k.c.sub(irq_exit_rcu(k));
-  if (ownPreemption) yield k.c.sub(irqentry_exit_cond_resched(k, FROM_IRQ));
+  yield* irq_exit_rcu(k);
+  if (ownPreemption) yield* irqentry_exit_cond_resched(k, FROM_IRQ);
   yield k.call('exit_to_kernel_mode', regs, st, FROM_IRQ);
 }
 
@@ -128,9 +128,9 @@ export const __el1_irq_own_preemption = guestFn<K>('__el1_irq', (k, regs, handle
 
 /** __el1_pnmi(regs, handler): irqentry_nmi_enter, the handler, irqentry_nmi_exit; an NMI never preempts. */
 export const __el1_pnmi = guestFn<K>('__el1_pnmi', function* (k, regs, handler) {
-  const state = yield* k.c.inline(irqentry_nmi_enter(k, regs));
+  const state = yield* irqentry_nmi_enter(k, regs);
   yield k.call('do_interrupt_handler', regs, handler);
-  yield k.c.sub(irqentry_nmi_exit(k, regs, state));
+  yield* irqentry_nmi_exit(k, regs, state);
   return 0;
 }, { size: 24 });
 
@@ -174,7 +174,7 @@ function mte_check_tfsr_exit(k: K): number {
  * x2 = FROM_IRQ / FROM_SYNC (model-only).
  */
 export const exit_to_kernel_mode_generic = guestFn<K>('exit_to_kernel_mode', function* (k, regs, st, from) {
-  if (!(yield* k.c.inline(pipeline_epilogue_gate(k, decodeState(st), from)))) return 0;
+  if (!(yield* pipeline_epilogue_gate(k, decodeState(st), from))) return 0;
   yield mte_check_tfsr_exit(k);
   yield k.call('irqentry_exit', regs, st, from);
   return 0;
@@ -193,12 +193,12 @@ export const exit_to_kernel_mode_generic = guestFn<K>('exit_to_kernel_mode', fun
  */
 export const exit_to_kernel_mode = guestFn<K>('exit_to_kernel_mode', function* (k, regs, st, from) {
   const state = decodeState(st);
-  if (!(yield* k.c.inline(pipeline_epilogue_gate(k, state, from)))) return 0;
+  if (!(yield* pipeline_epilogue_gate(k, state, from))) return 0;
   yield native_irq_disable(k);
-  yield k.c.sub(irqentry_exit_to_kernel_mode_preempt(k, regs, state, from));
-  yield k.c.sub(local_daif_mask(k));
+  yield* irqentry_exit_to_kernel_mode_preempt(k, regs, state, from);
+  yield* local_daif_mask(k);
   yield mte_check_tfsr_exit(k);
-  yield k.c.sub(irqentry_exit_to_kernel_mode_after_preempt(k, regs, state));
+  yield* irqentry_exit_to_kernel_mode_after_preempt(k, regs, state);
   return 0;
 }, { size: 48 });
 
@@ -223,7 +223,7 @@ function* el1_abort_handle(k: K, regs: number, esr: number): Guest<number> {
   const st = yield k.call('irqentry_enter', regs);
   const pstate = yield c.ldr(regs + PT_REGS.PSTATE);
   const pmr = yield c.ldr(regs + PT_REGS.PMR);
-  yield c.sub(local_daif_inherit(k, pstate, pmr));
+  yield* local_daif_inherit(k, pstate, pmr);
   yield k.call('do_mem_abort', far, esr, regs);
   return st;
 }
@@ -235,15 +235,15 @@ function* el1_abort_handle(k: K, regs: number, esr: number): Guest<number> {
  * PMR 0xf0 with pseudo-NMI), then exit_to_kernel_mode.
  */
 export const el1_abort_mask_first = guestFn<K>('el1_abort', function* (k, regs, esr) {
-  const st = yield k.c.sub(el1_abort_handle(k, regs, esr));
-  yield k.c.sub(local_daif_mask(k));
+  const st = yield* el1_abort_handle(k, regs, esr);
+  yield* local_daif_mask(k);
   yield k.call('exit_to_kernel_mode', regs, st, FROM_SYNC);
   return 0;
 }, { size: 32 });
 
 /** el1_abort with the final fix (6.8): the exit helper does the masking, after the preemption point. */
 export const el1_abort = guestFn<K>('el1_abort', function* (k, regs, esr) {
-  const st = yield k.c.sub(el1_abort_handle(k, regs, esr));
+  const st = yield* el1_abort_handle(k, regs, esr);
   yield k.call('exit_to_kernel_mode', regs, st, FROM_SYNC);
   return 0;
 }, { size: 32 });
@@ -263,14 +263,14 @@ export const el1_undef = guestFn<K>('el1_undef', function* (k, regs, esr) {
  */
 export const el1_dbg = guestFn<K>('el1_dbg', function* (k, regs, esr) {
   const c = k.c;
-  const restore = yield* c.inline(arm64_enter_el1_dbg(k));
+  const restore = yield* arm64_enter_el1_dbg(k);
   if (esrEc(esr) === EC_BRK64) {
     const pc = yield c.ldr64(regs + PT_REGS.PC);
     yield c.str64(regs + PT_REGS.PC, pc + 4);
   } else {
     yield c.ldadd(k.L.pcpu(k.cpu, PCPU.hw_breakpoint_hits), 1);
   }
-  yield c.sub(arm64_exit_el1_dbg(k, restore));
+  yield* arm64_exit_el1_dbg(k, restore);
   return 0;
 }, { size: 24 });
 
@@ -282,11 +282,11 @@ export const el1_dbg = guestFn<K>('el1_dbg', function* (k, regs, esr) {
  */
 export const el1h_64_error_handler = guestFn<K>('el1h_64_error_handler', function* (k, regs) {
   const esr = yield k.c.mrs(SYS.ESR_EL1);
-  yield k.c.sub(local_daif_restore(k, DAIF_ERRCTX));
-  const state = yield* k.c.inline(irqentry_nmi_enter(k, regs));
+  yield* local_daif_restore(k, DAIF_ERRCTX);
+  const state = yield* irqentry_nmi_enter(k, regs);
   if (arm64_is_fatal_ras_serror(esr)) yield k.call('die_str', 2, regs, esr); // do_serror -> arm64_serror_panic
   else yield k.c.ldadd(k.L.pcpu(k.cpu, PCPU.serrors_handled), 1);
-  yield k.c.sub(irqentry_nmi_exit(k, regs, state));
+  yield* irqentry_nmi_exit(k, regs, state);
   return 0;
 }, { size: 24 });
 

@@ -17,7 +17,7 @@ export const do_idle = guestFn<K>('do_idle', function* (k) {
   const c = k.c;
   const top = c.label();
   for (;;) {
-    yield c.sub(local_irq_disable(k));
+    yield* local_irq_disable(k);
     yield k.call('default_idle_call');
     yield c.b(top);
   }
@@ -28,10 +28,10 @@ export const do_idle = guestFn<K>('do_idle', function* (k) {
  * quiescent state), arch_cpu_idle, ct_cpuidle_exit(), local_irq_enable().
  */
 export const default_idle_call = guestFn<K>('default_idle_call', function* (k) {
-  yield k.c.sub(ct_cpuidle_enter(k));
+  yield* ct_cpuidle_enter(k);
   yield k.call('cpu_do_idle');
-  yield k.c.sub(ct_cpuidle_exit(k));
-  yield k.c.sub(local_irq_enable(k)); // raw_local_irq_enable
+  yield* ct_cpuidle_exit(k);
+  yield* local_irq_enable(k); // raw_local_irq_enable
   return 0;
 }, { size: 16 });
 

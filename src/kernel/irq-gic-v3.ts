@@ -115,7 +115,7 @@ export function* gic_ipi_send_mask(k: K, cpus: readonly number[], ipi: number): 
  */
 export const gic_handle_irq = guestFn<K>('gic_handle_irq', function* (k, regs) {
   const c = k.c;
-  if (k.cfg.pseudoNmi && (yield* c.inline(regs_irqs_disabled(k, regs)))) {
+  if (k.cfg.pseudoNmi && (yield* regs_irqs_disabled(k, regs))) {
     const irqnr = yield c.mrs(SYS.ICC_IAR1_EL1);
     if (irqnr >= 1020) return 0;
     yield k.call('__gic_handle_nmi', irqnr, regs);
@@ -125,9 +125,9 @@ export const gic_handle_irq = guestFn<K>('gic_handle_irq', function* (k, regs) {
   let isNmi = false;
   if (k.cfg.pseudoNmi) isNmi = (yield c.mrs(SYS.ICC_RPR_EL1)) === GIC_PRIO_NMI;
   if (isNmi) {
-    yield c.sub(nmi_enter(k, false));
+    yield* nmi_enter(k, false);
     yield k.call('__gic_handle_nmi', irqnr, regs);
-    yield c.sub(nmi_exit(k, false));
+    yield* nmi_exit(k, false);
   }
   if (k.cfg.pseudoNmi) {
     yield c.msr(SYS.ICC_PMR_EL1, GIC_PRIO_IRQOFF); // gic_pmr_mask_irqs

@@ -43,7 +43,7 @@ export function native_irqs_disabled_flags(k: K, flags: number): boolean {
 }
 
 export function* native_irq_save(k: K): Guest<number> {
-  const flags = yield k.c.sub(native_save_flags(k));
+  const flags = yield* native_save_flags(k);
   if (!native_irqs_disabled_flags(k, flags)) yield native_irq_disable(k);
   return flags;
 }
@@ -60,19 +60,19 @@ export function* native_irq_restore(k: K, flags: number): Guest<void> {
 // ---- local_irq_*: native, or virtual with the interrupt pipeline ----
 
 export function* local_irq_disable(k: K): Guest<void> {
-  if (k.cfg.irqPipeline) yield k.c.sub(inband_irq_disable(k));
+  if (k.cfg.irqPipeline) yield* inband_irq_disable(k);
   else yield native_irq_disable(k);
 }
 
 export function* local_irq_enable(k: K): Guest<void> {
-  if (k.cfg.irqPipeline) yield k.c.sub(inband_irq_enable(k));
-  else yield k.c.sub(native_irq_enable(k));
+  if (k.cfg.irqPipeline) yield* inband_irq_enable(k);
+  else yield* native_irq_enable(k);
 }
 
 /** arch_local_save_flags: DAIF, the PMR value with pseudo-NMI, or the stall bit as PSR_I with the pipeline. */
 export function* local_save_flags(k: K): Guest<number> {
-  if (k.cfg.irqPipeline) return yield k.c.sub(inband_save_flags(k));
-  return yield k.c.sub(native_save_flags(k));
+  if (k.cfg.irqPipeline) return yield* inband_save_flags(k);
+  return yield* native_save_flags(k);
 }
 
 export function irqs_disabled_flags(k: K, flags: number): boolean {
@@ -81,15 +81,15 @@ export function irqs_disabled_flags(k: K, flags: number): boolean {
 }
 
 export function* local_irq_save(k: K): Guest<number> {
-  if (k.cfg.irqPipeline) return yield k.c.sub(inband_irq_save(k));
-  return yield k.c.sub(native_irq_save(k));
+  if (k.cfg.irqPipeline) return yield* inband_irq_save(k);
+  return yield* native_irq_save(k);
 }
 
 export function* local_irq_restore(k: K, flags: number): Guest<void> {
-  if (k.cfg.irqPipeline) yield k.c.sub(inband_irq_restore(k, flags));
-  else yield k.c.sub(native_irq_restore(k, flags));
+  if (k.cfg.irqPipeline) yield* inband_irq_restore(k, flags);
+  else yield* native_irq_restore(k, flags);
 }
 
 export function* irqs_disabled(k: K): Guest<boolean> {
-  return irqs_disabled_flags(k, yield k.c.sub(local_save_flags(k)));
+  return irqs_disabled_flags(k, yield* local_save_flags(k));
 }

@@ -35,47 +35,47 @@ function* run_role(k: K): Guest<void> {
 }
 
 export const primary_entry = guestFn<K>('primary_entry', function* (k) {
-  yield k.c.sub(cpu_setup(k));
+  yield* cpu_setup(k);
   yield k.call('start_kernel');
 }, { size: 16 });
 
 export const start_kernel = guestFn<K>('start_kernel', function* (k) {
   const c = k.c;
-  yield c.sub(init_gic_priority_masking(k));
+  yield* init_gic_priority_masking(k);
   yield k.call('gic_dist_init');
   yield k.call('gic_cpu_init');
-  yield c.sub(init_gic_priority_masking(k));
-  yield c.sub(local_daif_restore(k, DAIF_PROCCTX_NOIRQ));
-  yield c.sub(pr_info(k, `Booting smpstop kernel model '${k.cfg.variant}' on physical CPU 0x0`));
-  yield c.sub(set_cpu_online(k, 0, true));
+  yield* init_gic_priority_masking(k);
+  yield* local_daif_restore(k, DAIF_PROCCTX_NOIRQ);
+  yield* pr_info(k, `Booting smpstop kernel model '${k.cfg.variant}' on physical CPU 0x0`);
+  yield* set_cpu_online(k, 0, true);
   yield c.str(k.L.g(GV.system_state), SYSTEM.SCHEDULING);
   const secondaries: number[] = [];
   for (let cpu = 1; cpu < k.ncpus; cpu++) secondaries.push(cpu);
-  yield c.sub(smp_init(k, secondaries));
-  yield c.sub(pr_info(k, `SMP: Total of ${k.ncpus} processors activated.`));
-  yield c.sub(local_daif_restore(k, DAIF_PROCCTX));
+  yield* smp_init(k, secondaries);
+  yield* pr_info(k, `SMP: Total of ${k.ncpus} processors activated.`);
+  yield* local_daif_restore(k, DAIF_PROCCTX);
   // initcalls: the SDEI driver (arch_initcall), then the NMI driver of the series (device_initcall)
   yield k.call('sdei_init');
   if (k.fn.sdei_nmi_init) yield k.call('sdei_nmi_init');
   yield c.str64(k.L.g(GV.boot_done_time), yield c.now());
   yield c.str(k.L.g(GV.system_state), SYSTEM.RUNNING);
-  yield c.sub(run_role(k));
+  yield* run_role(k);
 }, { size: 96 });
 
 export const secondary_entry = guestFn<K>('secondary_entry', function* (k) {
-  yield k.c.sub(cpu_setup(k));
+  yield* cpu_setup(k);
   yield k.call('secondary_start_kernel');
 }, { size: 16 });
 
 export const secondary_start_kernel = guestFn<K>('secondary_start_kernel', function* (k) {
-  yield k.c.sub(init_gic_priority_masking(k));
+  yield* init_gic_priority_masking(k);
   yield k.call('gic_cpu_init');
-  yield k.c.sub(init_gic_priority_masking(k));
-  yield k.c.sub(local_daif_restore(k, DAIF_PROCCTX_NOIRQ));
-  yield k.c.sub(set_cpu_online(k, k.cpu, true));
-  yield k.c.sub(local_daif_restore(k, DAIF_PROCCTX));
+  yield* init_gic_priority_masking(k);
+  yield* local_daif_restore(k, DAIF_PROCCTX_NOIRQ);
+  yield* set_cpu_online(k, k.cpu, true);
+  yield* local_daif_restore(k, DAIF_PROCCTX);
   if ((yield k.c.ldr(k.L.g(GV.sdei_present))) !== 0) yield k.call('sdei_cpuhp_up');
-  yield k.c.sub(run_role(k));
+  yield* run_role(k);
 }, { size: 48 });
 
 export const MAIN_FUNCTIONS = [primary_entry, start_kernel, secondary_entry, secondary_start_kernel];

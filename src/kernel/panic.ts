@@ -55,9 +55,9 @@ function* mdelay(k: K, ms: number): Guest<void> {
 export const vpanic = guestFn<K>('vpanic', function* (k, msgId) {
   const c = k.c;
   const msg = k.rt.message(msgId);
-  yield c.sub(local_irq_disable(k));
+  yield* local_irq_disable(k);
   yield c.ldadd(k.L.pcpu(k.cpu, PCPU.preempt_count), 1); // preempt_disable_notrace
-  const old = yield c.sub(panic_try_start(k));
+  const old = yield* panic_try_start(k);
   if (old === PANIC_CPU_INVALID) {
     c.trace?.emit(T.PANIC, 1, msgId);
   } else if (old !== k.cpu) {
@@ -66,7 +66,7 @@ export const vpanic = guestFn<K>('vpanic', function* (k, msgId) {
   } else {
     c.trace?.emit(T.PANIC, 3, msgId); // nested panic on the owning CPU: carry on
   }
-  yield c.sub(pr_emerg(k, `Kernel panic - not syncing: ${msg}`));
+  yield* pr_emerg(k, `Kernel panic - not syncing: ${msg}`);
   if (!k.cfg.crashKexecPostNotifiers) yield k.call('__crash_kexec', 0);
   // panic_other_cpus_shutdown(crash_kexec_post_notifiers)
   if (!k.cfg.crashKexecPostNotifiers) yield k.call('smp_send_stop');
@@ -75,15 +75,15 @@ export const vpanic = guestFn<K>('vpanic', function* (k, msgId) {
   if (k.cfg.crashKexecPostNotifiers) yield k.call('__crash_kexec', 0);
   const timeout = k.cfg.panicTimeout;
   if (timeout > 0) {
-    yield c.sub(pr_emerg(k, `Rebooting in ${timeout} seconds..`));
-    for (let i = 0; i < timeout * 1000; i += PANIC_TIMER_STEP_MS) yield c.sub(mdelay(k, PANIC_TIMER_STEP_MS));
+    yield* pr_emerg(k, `Rebooting in ${timeout} seconds..`);
+    for (let i = 0; i < timeout * 1000; i += PANIC_TIMER_STEP_MS) yield* mdelay(k, PANIC_TIMER_STEP_MS);
   }
   if (timeout !== 0) yield k.call('emergency_restart');
-  yield c.sub(pr_emerg(k, `---[ end Kernel panic - not syncing: ${msg} ]---`));
-  yield c.sub(local_irq_enable(k));
+  yield* pr_emerg(k, `---[ end Kernel panic - not syncing: ${msg} ]---`);
+  yield* local_irq_enable(k);
   const top = c.label();
   for (;;) {
-    yield c.sub(mdelay(k, PANIC_TIMER_STEP_MS));
+    yield* mdelay(k, PANIC_TIMER_STEP_MS);
     yield c.b(top);
   }
 }, { size: 160, traced: true });
@@ -110,7 +110,7 @@ export const panic_str = guestFn<K>('panic_str', function* (k, id) {
  */
 export const nmi_panic = guestFn<K>('nmi_panic', function* (k, regs, msgId) {
   void regs;
-  const old = yield k.c.sub(panic_try_start(k));
+  const old = yield* panic_try_start(k);
   if (old === PANIC_CPU_INVALID) yield k.call('panic', msgId);
   else if (old !== k.cpu) yield k.call('panic_smp_self_stop'); // nmi_panic_self_stop defaults to this on arm64
   return 0;

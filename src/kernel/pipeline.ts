@@ -112,14 +112,14 @@ export function* inband_irq_disable(k: K): Guest<void> {
  * else just unstall.
  */
 export function* inband_irq_enable(k: K): Guest<void> {
-  const flags = yield k.c.sub(native_irq_save(k));
+  const flags = yield* native_irq_save(k);
   if ((yield k.c.ldr(k.L.pcpu(k.cpu, PCPU.inband_log))) !== 0) {
     yield k.call('sync_current_irq_stage');
   } else {
     k.c.trace?.emit(T.PIPELINE, PIPE.UNSTALL, 0);
     yield k.c.str(stallAddr(k), 0);
   }
-  yield k.c.sub(native_irq_restore(k, flags));
+  yield* native_irq_restore(k, flags);
 }
 
 /** arch_local_irq_save: test_and_stall; returns the old state as flags (PSR_I when it was stalled). */
@@ -130,7 +130,7 @@ export function* inband_irq_save(k: K): Guest<number> {
 
 /** arch_local_irq_restore: unstall (with replay) only if the flags say it was unstalled. */
 export function* inband_irq_restore(k: K, flags: number): Guest<void> {
-  if (!inband_irqs_disabled_flags(flags)) yield k.c.sub(inband_irq_enable(k));
+  if (!inband_irqs_disabled_flags(flags)) yield* inband_irq_enable(k);
   else yield k.c.nop();
 }
 
@@ -227,15 +227,15 @@ export const sync_current_irq_stage = guestFn<K>('sync_current_irq_stage', funct
     yield c.ldclr(log, 1 << irqnr);
     c.trace?.emit(T.PIPELINE, PIPE.INBAND, irqnr);
     latency(k, false, irqnr);
-    yield c.sub(native_irq_enable(k));
-    yield c.sub(irq_enter_rcu(k));
+    yield* native_irq_enable(k);
+    yield* irq_enter_rcu(k);
     yield k.call('generic_handle_domain_irq', irqnr, yield c.ldr(k.L.pcpu(k.cpu, PCPU.irq_regs)));
-    yield c.sub(irq_exit_rcu(k));
+    yield* irq_exit_rcu(k);
     if (irqnr >= 16) yield c.str(sgiFrame(k.cpu) + 0x100, 1 << irqnr); // GICR_ISENABLER0: unmask the PPI
     yield native_irq_disable(k);
     yield c.b(top);
   }
-  yield c.sub(trace_hardirqs_on(k));
+  yield* trace_hardirqs_on(k);
   k.c.trace?.emit(T.PIPELINE, PIPE.UNSTALL, 0);
   yield c.str(stallAddr(k), 0);
   return 0;
@@ -250,9 +250,9 @@ export const sync_current_irq_stage = guestFn<K>('sync_current_irq_stage', funct
  */
 export const handle_arch_irq_pipelined = guestFn<K>('handle_arch_irq_pipelined', function* (k, regs) {
   const c = k.c;
-  yield c.sub(pipeline_rcu_enter(k));
+  yield* pipeline_rcu_enter(k);
   yield k.call('do_interrupt_handler', regs, k.addr('gic_handle_irq'));
-  yield c.sub(pipeline_rcu_exit(k));
+  yield* pipeline_rcu_exit(k);
   const oob = yield c.ldr(k.L.pcpu(k.cpu, PCPU.oob_stage));
   const stalled = yield c.ldr(stallAddr(k));
   if (oob !== 0 || stalled !== 0) return 0;
@@ -262,7 +262,7 @@ export const handle_arch_irq_pipelined = guestFn<K>('handle_arch_irq_pipelined',
 
 function* el1_irq_epilogue(k: K, regs: number, ownPreemption: boolean): Guest<void> {
   const st = yield k.call('irqentry_enter', regs);
-  if (ownPreemption) yield k.c.sub(irqentry_exit_cond_resched(k, FROM_IRQ));
+  if (ownPreemption) yield* irqentry_exit_cond_resched(k, FROM_IRQ);
   yield k.call('exit_to_kernel_mode', regs, st, FROM_IRQ);
 }
 
@@ -271,13 +271,13 @@ function* el1_irq_epilogue(k: K, regs: number, ownPreemption: boolean): Guest<vo
  * (irqentry state, preemption) for an IRQ the pipeline has already handled.
  */
 export const el1_irq_pipelined_epilogue = guestFn<K>('el1_irq_pipelined_epilogue', function* (k, regs) {
-  yield k.c.sub(el1_irq_epilogue(k, regs, false));
+  yield* el1_irq_epilogue(k, regs, false);
   return 0;
 }, { size: 24 });
 
 /** The same with ARCH_HAS_OWN_IRQ_PREEMPTION (reference 6.7): arm64 preempts here itself. */
 export const el1_irq_pipelined_epilogue_own_preemption = guestFn<K>('el1_irq_pipelined_epilogue', function* (k, regs) {
-  yield k.c.sub(el1_irq_epilogue(k, regs, true));
+  yield* el1_irq_epilogue(k, regs, true);
   return 0;
 }, { size: 24 });
 
@@ -328,7 +328,7 @@ export const cpu_do_idle_pipelined = guestFn<K>('cpu_do_idle', function* (k) {
     yield c.dsb();
     yield c.wfi();
   }
-  yield c.sub(native_irq_enable(k));
+  yield* native_irq_enable(k);
   return 0;
 }, { size: 24 });
 

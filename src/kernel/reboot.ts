@@ -18,7 +18,7 @@ export const PSCI_SYSTEM_RESET = PSCI.SYSTEM_RESET;
 export const kernel_restart = guestFn<K>('kernel_restart', function* (k) {
   yield k.call('reboot_notifiers', 1); // SYS_RESTART
   yield k.c.str(k.L.g(GV.system_state), SYSTEM.RESTART);
-  yield k.c.sub(pr_emerg(k, 'Restarting system'));
+  yield* pr_emerg(k, 'Restarting system');
   yield k.call('machine_restart');
   return 0;
 }, { size: 24, traced: true });
@@ -27,7 +27,7 @@ export const kernel_restart = guestFn<K>('kernel_restart', function* (k) {
 export const kernel_power_off = guestFn<K>('kernel_power_off', function* (k) {
   yield k.call('reboot_notifiers', 3); // SYS_POWER_OFF
   yield k.c.str(k.L.g(GV.system_state), SYSTEM.POWER_OFF);
-  yield k.c.sub(pr_emerg(k, 'Power down'));
+  yield* pr_emerg(k, 'Power down');
   yield k.call('machine_power_off');
   return 0;
 }, { size: 24, traced: true });
@@ -50,16 +50,16 @@ export const emergency_restart = guestFn<K>('emergency_restart', function* (k) {
  * "Reboot failed -- System halted" and a spin.
  */
 export const machine_restart = guestFn<K>('machine_restart', function* (k) {
-  yield k.c.sub(local_irq_disable(k));
+  yield* local_irq_disable(k);
   yield k.call('smp_send_stop');
   yield k.c.smc(PSCI_SYSTEM_RESET);
-  yield k.c.sub(pr_emerg(k, 'Reboot failed -- System halted'));
+  yield* pr_emerg(k, 'Reboot failed -- System halted');
   for (;;) yield k.c.waitUntil(Infinity);
 }, { size: 24, traced: true });
 
 /** machine_power_off(): IRQs off, smp_send_stop, pm_power_off (PSCI SYSTEM_OFF). */
 export const machine_power_off = guestFn<K>('machine_power_off', function* (k) {
-  yield k.c.sub(local_irq_disable(k));
+  yield* local_irq_disable(k);
   yield k.call('smp_send_stop');
   yield k.c.smc(PSCI_SYSTEM_OFF);
   for (;;) yield k.c.waitUntil(Infinity);

@@ -69,8 +69,8 @@ function* nextDue(k: K, cur: Cursor): Guest<PlanEvent | null> {
   if (!ev) return null;
   if (ev.at > 0) {
     if (cur.t0 < 0) {
-      yield k.c.sub(markReady(k));
-      cur.t0 = yield k.c.sub(planT0(k));
+      yield* markReady(k);
+      cur.t0 = yield* planT0(k);
     }
     if ((yield k.c.now()) < cur.t0 + ev.at) return null;
   }
@@ -87,21 +87,21 @@ function nextTime(k: K, cur: Cursor): number {
 function* runEvent(k: K, ev: PlanEvent, cur: Cursor): Guest<void> {
   switch (ev.kind) {
     case 'trigger':
-      yield k.c.sub(markReady(k));
+      yield* markReady(k);
       if (ev.trigger === 'panic') yield k.call('panic', ev.msgId);
       else if (ev.trigger === 'reboot') yield k.call('kernel_restart');
       else yield k.call('kernel_power_off');
       return;
     case 'custom':
-      yield k.c.sub(markReady(k));
+      yield* markReady(k);
       yield k.call(faultFunctionName(ev.fault), ev.arg);
       return;
     case 'ipi-delay': {
-      const flags = yield k.c.sub(local_irq_save(k));
-      yield k.c.sub(markReady(k));
-      if (cur.t0 < 0) cur.t0 = yield k.c.sub(planT0(k));
-      yield k.c.sub(spinUntil(k, cur, (yield k.c.now()) + ev.durationNs));
-      yield k.c.sub(local_irq_restore(k, flags));
+      const flags = yield* local_irq_save(k);
+      yield* markReady(k);
+      if (cur.t0 < 0) cur.t0 = yield* planT0(k);
+      yield* spinUntil(k, cur, (yield k.c.now()) + ev.durationNs);
+      yield* local_irq_restore(k, flags);
       return;
     }
     case 'wedge':
@@ -111,10 +111,10 @@ function* runEvent(k: K, ev: PlanEvent, cur: Cursor): Guest<void> {
         case 'sdei-masked': yield k.call('wedge_sdei_masked', cur.i); return;
         case 'in-firmware': {
           // Masked from before the ready mark until the SMC, so nothing is taken in between.
-          const flags = yield k.c.sub(local_daif_save(k));
-          yield k.c.sub(markReady(k));
+          const flags = yield* local_daif_save(k);
+          yield* markReady(k);
           yield k.c.smc(SIP_SMPSTOP_STALL, ev.durationNs);
-          yield k.c.sub(local_daif_restore(k, flags));
+          yield* local_daif_restore(k, flags);
           return;
         }
         case 'offline':
@@ -132,9 +132,9 @@ function* runEvent(k: K, ev: PlanEvent, cur: Cursor): Guest<void> {
 function* spinUntil(k: K, cur: Cursor, until: number): Guest<void> {
   const c = k.c;
   for (;;) {
-    const ev = yield* c.inline(nextDue(k, cur));
+    const ev = yield* nextDue(k, cur);
     if (ev) {
-      yield c.sub(runEvent(k, ev, cur));
+      yield* runEvent(k, ev, cur);
       continue;
     }
     const now = yield c.now();
@@ -147,28 +147,28 @@ function* spinUntil(k: K, cur: Cursor, until: number): Guest<void> {
 
 /** Marks the CPU ready (its masking is in place) and spins forever, still running later plan events. */
 function* wedgeSpin(k: K, from: number): Guest<never> {
-  yield k.c.sub(markReady(k));
-  const cur: Cursor = { i: from, t0: yield k.c.sub(planT0(k)) };
-  for (;;) yield k.c.sub(spinUntil(k, cur, Infinity));
+  yield* markReady(k);
+  const cur: Cursor = { i: from, t0: yield* planT0(k) };
+  for (;;) yield* spinUntil(k, cur, Infinity);
 }
 
 /** LKDTM HARDLOCKUP: local_irq_disable(); for (;;) cpu_relax(); */
 export const lkdtm_HARDLOCKUP = guestFn<K>('lkdtm_HARDLOCKUP', function* (k, from) {
-  yield k.c.sub(local_irq_disable(k));
-  yield k.c.sub(wedgeSpin(k, from));
+  yield* local_irq_disable(k);
+  yield* wedgeSpin(k, from);
 }, { size: 16 });
 
 /** local_daif_mask(), then spin: only an SDEI dispatch can interrupt. */
 export const wedge_daif_masked = guestFn<K>('wedge_daif_masked', function* (k, from) {
-  yield k.c.sub(local_daif_mask(k));
-  yield k.c.sub(wedgeSpin(k, from));
+  yield* local_daif_mask(k);
+  yield* wedgeSpin(k, from);
 }, { size: 16 });
 
 /** DAIF masked and SDEI PE_MASK, then spin: nothing can interrupt. */
 export const wedge_sdei_masked = guestFn<K>('wedge_sdei_masked', function* (k, from) {
-  yield k.c.sub(local_daif_mask(k));
+  yield* local_daif_mask(k);
   yield k.call('sdei_mask_local_cpu');
-  yield k.c.sub(wedgeSpin(k, from));
+  yield* wedgeSpin(k, from);
 }, { size: 16 });
 
 /**
@@ -179,11 +179,11 @@ export const wedge_sdei_masked = guestFn<K>('wedge_sdei_masked', function* (k, f
  * this CPU gets its answer first.
  */
 export const cpu_offline_self = guestFn<K>('cpu_offline_self', function* (k) {
-  yield k.c.sub(smp_call_lock(k));
-  yield k.c.sub(set_cpu_online(k, k.cpu, false));
-  yield k.c.sub(smp_call_unlock(k));
+  yield* smp_call_lock(k);
+  yield* set_cpu_online(k, k.cpu, false);
+  yield* smp_call_unlock(k);
   if ((yield k.c.ldr(k.L.g(GV.sdei_present))) !== 0) yield k.call('sdei_cpuhp_down');
-  yield k.c.sub(local_daif_mask(k));
+  yield* local_daif_mask(k);
   yield k.call('__cpu_try_die', k.cpu);
   yield k.call('cpu_park_loop');
   return 0;
@@ -216,28 +216,28 @@ export const role_task = guestFn<K>('role_task', function* (k) {
   }
   yield c.clrex();
   const cur: Cursor = { i: 0, t0: -1 };
-  if (plan.workload) yield c.sub(arch_timer_start(k));
+  if (plan.workload) yield* arch_timer_start(k);
   const entryTest = plan.entryTest !== undefined || plan.waker !== undefined;
   if (entryTest) yield k.call('entry_test_start'); // src/kernel/entry-test.ts
   const lock = k.L.g(GV.workload_lock);
   const top = c.label();
   for (;;) {
-    const ev = yield* c.inline(nextDue(k, cur));
+    const ev = yield* nextDue(k, cur);
     if (ev) {
-      yield c.sub(runEvent(k, ev, cur));
+      yield* runEvent(k, ev, cur);
       continue;
     }
     if (cur.t0 < 0) {
-      yield c.sub(markReady(k));
-      cur.t0 = yield c.sub(planT0(k));
+      yield* markReady(k);
+      cur.t0 = yield* planT0(k);
     }
     const next = nextTime(k, cur);
     if (plan.workload) {
-      const flags = yield c.sub(local_irq_save(k));
-      yield c.sub(spin_lock(k, lock));
+      const flags = yield* local_irq_save(k);
+      yield* spin_lock(k, lock);
       for (let i = 0; i < 16; i++) yield c.nop();
       yield c.str(lock, 0);
-      yield c.sub(local_irq_restore(k, flags));
+      yield* local_irq_restore(k, flags);
       for (let i = 0; i < 32; i++) yield c.nop();
       const until = Math.min(next, (yield c.now()) + 20_000);
       c.alarm = until;
@@ -250,9 +250,9 @@ export const role_task = guestFn<K>('role_task', function* (k) {
       // the GIC signalling an IRQ at all, so a bare WFI would sleep through every IPI (an
       // on_each_cpu from a rebooting CPU waited forever); __cpu_do_idle_irqprio opens PMR first.
       c.alarm = next;
-      yield c.sub(local_irq_disable(k));
+      yield* local_irq_disable(k);
       if ((yield c.now()) < next) yield k.call('cpu_do_idle');
-      yield c.sub(local_irq_enable(k));
+      yield* local_irq_enable(k);
     }
     yield c.b(top);
   }

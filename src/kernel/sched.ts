@@ -48,15 +48,15 @@ export function* need_resched(k: K): Guest<boolean> {
  */
 export const preempt_schedule_irq = guestFn<K>('preempt_schedule_irq', function* (k, from) {
   observeSample(k, from === FROM_SYNC ? SAMPLE.PREEMPT_SYNC : SAMPLE.PREEMPT_IRQ);
-  if (k.cfg.irqPipeline) yield k.c.sub(native_irq_enable(k));
+  if (k.cfg.irqPipeline) yield* native_irq_enable(k);
   const top = k.c.label();
   for (;;) {
-    yield k.c.sub(preempt_count_add(k, 1));
-    yield k.c.sub(local_irq_enable(k));
+    yield* preempt_count_add(k, 1);
+    yield* local_irq_enable(k);
     yield k.call('__schedule', SM_PREEMPT);
-    yield k.c.sub(local_irq_disable(k));
-    yield k.c.sub(preempt_count_add(k, -1));
-    if (!(yield* k.c.inline(need_resched(k)))) break;
+    yield* local_irq_disable(k);
+    yield* preempt_count_add(k, -1);
+    if (!(yield* need_resched(k))) break;
     yield k.c.b(top);
   }
   if (k.cfg.irqPipeline) yield native_irq_disable(k);
@@ -67,10 +67,10 @@ export const preempt_schedule_irq = guestFn<K>('preempt_schedule_irq', function*
 export const schedule = guestFn<K>('schedule', function* (k) {
   const top = k.c.label();
   for (;;) {
-    yield k.c.sub(preempt_count_add(k, 1));
+    yield* preempt_count_add(k, 1);
     yield k.call('__schedule', SM_NONE);
-    yield k.c.sub(preempt_count_add(k, -1));
-    if (!(yield* k.c.inline(need_resched(k)))) break;
+    yield* preempt_count_add(k, -1);
+    if (!(yield* need_resched(k))) break;
     yield k.c.b(top);
   }
   return 0;
@@ -88,8 +88,8 @@ export const __schedule = guestFn<K>('__schedule', function* (k, mode) {
   void mode;
   const c = k.c;
   const pcpu = (off: number): number => k.L.pcpu(k.cpu, off);
-  yield c.sub(local_irq_disable(k));
-  yield c.sub(preempt_count_add(k, 1)); // raw_spin_rq_lock
+  yield* local_irq_disable(k);
+  yield* preempt_count_add(k, 1); // raw_spin_rq_lock
   yield c.str(pcpu(PCPU.need_resched), 0); // clear_tsk_need_resched(prev)
   const prev = yield c.ldr(pcpu(PCPU.current));
   const nr = yield c.ldr(pcpu(PCPU.rq_nr));
@@ -100,13 +100,13 @@ export const __schedule = guestFn<K>('__schedule', function* (k, mode) {
     if (next !== prev && next !== 0) {
       yield c.str(pcpu(PCPU.rq_idx), ni);
       yield c.ldadd(pcpu(PCPU.nr_switches), 1);
-      const last = yield c.sub(context_switch(k, prev, next));
+      const last = yield* context_switch(k, prev, next);
       yield k.call('finish_task_switch', last);
       return 0;
     }
   }
-  yield c.sub(preempt_count_add(k, -1)); // rq_unlock_irq
-  yield c.sub(local_irq_enable(k));
+  yield* preempt_count_add(k, -1); // rq_unlock_irq
+  yield* local_irq_enable(k);
   return 0;
 }, { size: 48 });
 
@@ -127,15 +127,15 @@ function* context_switch(k: K, prev: number, next: number): Guest<number> {
  */
 export const finish_task_switch = guestFn<K>('finish_task_switch', function* (k, prev) {
   void prev;
-  yield k.c.sub(preempt_count_add(k, -1));
-  yield k.c.sub(local_irq_enable(k));
+  yield* preempt_count_add(k, -1);
+  yield* local_irq_enable(k);
   return 0;
 }, { size: 16 });
 
 /** schedule_tail(prev): a new task's first switch: finish_task_switch, then preempt_enable(). */
 export const schedule_tail = guestFn<K>('schedule_tail', function* (k, prev) {
   yield k.call('finish_task_switch', prev);
-  yield k.c.sub(preempt_count_add(k, -1));
+  yield* preempt_count_add(k, -1);
   return 0;
 }, { size: 16 });
 
@@ -162,7 +162,7 @@ export const ret_from_fork = guestFn<K>('ret_from_fork', function* (k, prev) {
 export function* resched_curr(k: K, cpu: number): Guest<void> {
   yield k.c.str(k.L.pcpu(cpu, PCPU.need_resched), 1);
   yield k.c.dmb();
-  yield k.c.sub(smp_cross_call(k, [cpu], IPI.RESCHEDULE));
+  yield* smp_cross_call(k, [cpu], IPI.RESCHEDULE);
 }
 
 export const SCHED_FUNCTIONS = [preempt_schedule_irq, schedule, __schedule, finish_task_switch, schedule_tail, ret_from_fork];

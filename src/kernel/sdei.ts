@@ -43,9 +43,9 @@ export const __sdei_asm_handler = guestFn<K>('__sdei_asm_handler', function* (k,
 
 /** __sdei_handler: SDEI handlers run in NMI context (irqentry_nmi_enter/exit around do_sdei_event). */
 export const __sdei_handler = guestFn<K>('__sdei_handler', function* (k, regs, arg) {
-  const state = yield* k.c.inline(irqentry_nmi_enter(k, regs));
+  const state = yield* irqentry_nmi_enter(k, regs);
   const ret = yield k.call('do_sdei_event', regs, arg);
-  yield k.c.sub(irqentry_nmi_exit(k, regs, state));
+  yield* irqentry_nmi_exit(k, regs, state);
   return ret;
 }, { size: 24 });
 
@@ -65,10 +65,10 @@ export const do_sdei_event = guestFn<K>('do_sdei_event', function* (k, regs, arg
   if (!fn) throw c.fault(`SDEI callback 0x${cb.toString(16)} is not a function`, 'guest-code');
   const err = yield c.bl(fn, event, regs, 0);
   if (err !== 0) {
-    yield c.sub(pr_err(k, `sdei: event ${event} on CPU ${k.cpu} failed with error: ${err}`));
+    yield* pr_err(k, `sdei: event ${event} on CPU ${k.cpu} failed with error: ${err}`);
     return SDEI_EV_FAILED;
   }
-  if ((yield c.mrs(SYS.ELR_EL1)) !== elr) yield c.sub(pr_warn(k, 'sdei: unsafe: exception during handler'));
+  if ((yield c.mrs(SYS.ELR_EL1)) !== elr) yield* pr_warn(k, 'sdei: unsafe: exception during handler');
   const pstate = yield c.ldr(regs + PT_REGS.PSTATE);
   const mode = pstate & PSR_MODE_MASK;
   const kernelMode = mode === 5; // EL1h

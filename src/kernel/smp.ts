@@ -31,7 +31,7 @@ export const PSCI_POWER_DOWN_STATE = 0x10000;
 /** smp_cross_call(mask, ipi): trace ipi_raise, then the GIC driver's send. */
 export function* smp_cross_call(k: K, cpus: readonly number[], ipi: number): Guest<void> {
   k.c.trace?.emit(T.MARK, 0x2000 + ipi, cpus.length); // ipi_raise
-  if (cpus.length > 0) yield k.c.sub(gic_ipi_send_mask(k, cpus, ipi));
+  if (cpus.length > 0) yield* gic_ipi_send_mask(k, cpus, ipi);
 }
 
 /**
@@ -44,7 +44,7 @@ export function* smp_cross_call(k: K, cpus: readonly number[], ipi: number): Gue
 export function* stop_wait(k: K, usec: number): Guest<void> {
   const c = k.c;
   const deadline = (yield c.now()) + usec * (1000 + UDELAY_LOOP_OVERHEAD_NS);
-  const self = (yield* c.inline(cpu_online(k, k.cpu))) ? 1 : 0;
+  const self = (yield* cpu_online(k, k.cpu)) ? 1 : 0;
   const cnt = k.L.g(GV.__num_online_cpus);
   for (;;) {
     const n = yield c.ldxr(cnt);
@@ -69,32 +69,32 @@ export interface StopLadder {
  */
 export function* smp_send_stop_ladder(k: K, ladder: StopLadder): Guest<void> {
   const c = k.c;
-  if ((yield c.sub(num_other_online_cpus(k))) !== 0) {
+  if ((yield* num_other_online_cpus(k)) !== 0) {
     const old = yield c.ldset(k.L.g(GV.stop_in_progress), 1); // test_and_set_bit(0, &stop_in_progress)
     if (old & 1) return;
-    let mask = yield* c.inline(snapshot_others(k, GV.stop_mask));
+    let mask = yield* snapshot_others(k, GV.stop_mask);
     const state = yield c.ldr(k.L.g(GV.system_state));
-    if (state <= SYSTEM.RUNNING) yield c.sub(pr_crit(k, 'SMP: stopping secondary CPUs'));
-    yield c.sub(smp_cross_call(k, mask, IPI.CPU_STOP));
-    yield c.sub(stop_wait(k, USEC_PER_SEC));
-    if ((yield c.sub(num_other_online_cpus(k))) !== 0 && ipi_should_be_nmi(k, IPI.CPU_STOP_NMI)) {
+    if (state <= SYSTEM.RUNNING) yield* pr_crit(k, 'SMP: stopping secondary CPUs');
+    yield* smp_cross_call(k, mask, IPI.CPU_STOP);
+    yield* stop_wait(k, USEC_PER_SEC);
+    if ((yield* num_other_online_cpus(k)) !== 0 && ipi_should_be_nmi(k, IPI.CPU_STOP_NMI)) {
       yield c.dmb(); // smp_rmb()
-      mask = yield* c.inline(snapshot_others(k, GV.stop_mask));
-      yield c.sub(pr_info(k, `SMP: retry stop with NMI for CPUs ${cpulistString(mask)}`));
-      yield c.sub(smp_cross_call(k, mask, IPI.CPU_STOP_NMI));
-      yield c.sub(stop_wait(k, USEC_PER_MSEC * 10));
+      mask = yield* snapshot_others(k, GV.stop_mask);
+      yield* pr_info(k, `SMP: retry stop with NMI for CPUs ${cpulistString(mask)}`);
+      yield* smp_cross_call(k, mask, IPI.CPU_STOP_NMI);
+      yield* stop_wait(k, USEC_PER_MSEC * 10);
     }
-    if (ladder.sdeiRung && (yield c.sub(num_other_online_cpus(k))) !== 0 && (yield k.call('sdei_nmi_active')) !== 0) {
+    if (ladder.sdeiRung && (yield* num_other_online_cpus(k)) !== 0 && (yield k.call('sdei_nmi_active')) !== 0) {
       yield c.dmb();
-      mask = yield* c.inline(snapshot_others(k, GV.stop_mask));
-      yield c.sub(pr_info(k, `SMP: retry stop with SDEI NMI for CPUs ${cpulistString(mask)}`));
+      mask = yield* snapshot_others(k, GV.stop_mask);
+      yield* pr_info(k, `SMP: retry stop with SDEI NMI for CPUs ${cpulistString(mask)}`);
       yield k.call('sdei_nmi_stop_cpus', k.L.g(GV.stop_mask));
-      yield c.sub(stop_wait(k, USEC_PER_MSEC * 100));
+      yield* stop_wait(k, USEC_PER_MSEC * 100);
     }
-    if ((yield c.sub(num_other_online_cpus(k))) !== 0) {
+    if ((yield* num_other_online_cpus(k)) !== 0) {
       yield c.dmb();
-      mask = yield* c.inline(snapshot_others(k, GV.stop_mask));
-      yield c.sub(pr_warn(k, `SMP: failed to stop secondary CPUs ${cpulistString(mask)}`));
+      mask = yield* snapshot_others(k, GV.stop_mask);
+      yield* pr_warn(k, `SMP: failed to stop secondary CPUs ${cpulistString(mask)}`);
     }
   }
   // skip_ipi:
@@ -102,7 +102,7 @@ export function* smp_send_stop_ladder(k: K, ladder: StopLadder): Guest<void> {
 }
 
 export const smp_send_stop = guestFn<K>('smp_send_stop', function* (k) {
-  yield k.c.sub(smp_send_stop_ladder(k, { sdeiRung: false }));
+  yield* smp_send_stop_ladder(k, { sdeiRung: false });
   return 0;
 }, { size: 160, traced: true });
 
@@ -123,7 +123,7 @@ export const crash_smp_send_stop = guestFn<K>('crash_smp_send_stop', function* (
 
 /** smp_crash_stop_failed(): num_other_online_cpus() != 0. */
 export function* smp_crash_stop_failed(k: K): Guest<boolean> {
-  return (yield k.c.sub(num_other_online_cpus(k))) !== 0;
+  return (yield* num_other_online_cpus(k)) !== 0;
 }
 
 /**
@@ -143,7 +143,7 @@ export const do_handle_IPI = guestFn<K>('do_handle_IPI', function* (k, ipinr) {
       }
       break;
     default:
-      yield c.sub(handle_other_ipi(k, ipinr));
+      yield* handle_other_ipi(k, ipinr);
   }
   return 0;
 }, { size: 48, traced: true });
@@ -171,8 +171,8 @@ export function* handle_other_ipi(k: K, ipinr: number): Guest<void> {
  * SDEI masked, park. No crash save, no CPU_OFF.
  */
 export const local_cpu_stop = guestFn<K>('local_cpu_stop', function* (k, cpu) {
-  yield k.c.sub(set_cpu_online(k, cpu, false));
-  yield k.c.sub(local_daif_mask(k));
+  yield* set_cpu_online(k, cpu, false);
+  yield* local_daif_mask(k);
   yield k.call('sdei_mask_local_cpu');
   yield k.call('cpu_park_loop');
   return 0;
@@ -184,9 +184,9 @@ export const local_cpu_stop = guestFn<K>('local_cpu_stop', function* (k, cpu) {
  * CONFIG_HOTPLUG_CPU, park "just in case".
  */
 export const ipi_cpu_crash_stop = guestFn<K>('ipi_cpu_crash_stop', function* (k, cpu, regs) {
-  yield k.c.sub(local_daif_mask(k));
+  yield* local_daif_mask(k);
   yield k.call('crash_save_cpu', regs, cpu);
-  yield k.c.sub(set_cpu_online(k, cpu, false));
+  yield* set_cpu_online(k, cpu, false);
   yield k.call('sdei_mask_local_cpu');
   if (k.cfg.hotplugCpu) yield k.call('__cpu_try_die', cpu);
   yield k.call('cpu_park_loop');
@@ -273,15 +273,15 @@ export function* smp_call_unlock(k: K): Guest<void> {
  */
 export function* on_each_cpu(k: K, name: string, arg: number): Guest<void> {
   const c = k.c;
-  yield c.sub(smp_call_lock(k));
+  yield* smp_call_lock(k);
   const targets: number[] = [];
   for (let cpu = 0; cpu < k.ncpus; cpu++) {
-    if (cpu === k.cpu || !(yield* c.inline(cpu_online(k, cpu)))) continue;
+    if (cpu === k.cpu || !(yield* cpu_online(k, cpu))) continue;
     yield c.str(k.L.pcpu(cpu, PCPU.csd_arg), arg);
     yield c.str(k.L.pcpu(cpu, PCPU.csd_func), k.addr(name));
     targets.push(cpu);
   }
-  yield c.sub(smp_cross_call(k, targets, IPI.CALL_FUNC));
+  yield* smp_cross_call(k, targets, IPI.CALL_FUNC);
   yield k.call(name, arg);
   for (const cpu of targets) {
     const slot = k.L.pcpu(cpu, PCPU.csd_func);
@@ -291,7 +291,7 @@ export function* on_each_cpu(k: K, name: string, arg: number): Guest<void> {
     }
     yield c.clrex();
   }
-  yield c.sub(smp_call_unlock(k));
+  yield* smp_call_unlock(k);
 }
 
 // ---------------------------------------------------------------------------
@@ -303,7 +303,7 @@ export function* smp_init(k: K, cpus: readonly number[]): Guest<void> {
   const c = k.c;
   for (const cpu of cpus) {
     const r = yield c.smc(PSCI_CPU_ON64, mpidrOf(cpu) & 0xffffff, k.addr('secondary_entry'), cpu);
-    if (r !== 0) yield c.sub(pr_warn(k, `CPU${cpu}: failed to boot: ${r}`));
+    if (r !== 0) yield* pr_warn(k, `CPU${cpu}: failed to boot: ${r}`);
   }
   for (const cpu of cpus) {
     const w = k.L.g(GV.cpu_online_mask) + 4 * (cpu >> 5);

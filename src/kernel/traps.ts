@@ -60,15 +60,15 @@ export const die = guestFn<K>('die', function* (k, strId, regs, err) {
   const nest = yield c.ldadd(k.L.g(GV.oops_in_progress), 1);
   if (nest >= MAX_OOPS_NESTING) {
     // EXT: stop the model's recursion where Linux would overflow its stack.
-    yield c.sub(pr_emerg(k, 'smpstop: recursive oops on this CPU, parking it'));
+    yield* pr_emerg(k, 'smpstop: recursive oops on this CPU, parking it');
     yield k.call('cpu_park_loop');
   }
-  const flags = yield c.sub(local_irq_save(k));
-  yield c.sub(raw_spin_lock(k, k.L.g(GV.die_lock)));
+  const flags = yield* local_irq_save(k);
+  yield* raw_spin_lock(k, k.L.g(GV.die_lock));
   const pc = yield c.ldr64(regs + PT_REGS.PC);
-  yield c.sub(pr_emerg(k, `Internal error: ${str}: ${hex16(err >>> 0)} [#${nest + 1}] SMP`));
-  yield c.sub(pr_emerg(k, `pc : ${c.image.symbolize(pc)}`));
-  const pid = yield c.sub(current_pid(k));
+  yield* pr_emerg(k, `Internal error: ${str}: ${hex16(err >>> 0)} [#${nest + 1}] SMP`);
+  yield* pr_emerg(k, `pc : ${c.image.symbolize(pc)}`);
+  const pid = yield* current_pid(k);
   const inIrq = inInterrupt(yield preempt_count(k));
   // kexec_should_crash(): never with crash_kexec_post_notifiers; else in interrupt, for pid 0 or 1, or panic_on_oops.
   const shouldCrash = !k.cfg.crashKexecPostNotifiers && (inIrq || pid <= 1 || PANIC_ON_OOPS);
@@ -76,8 +76,8 @@ export const die = guestFn<K>('die', function* (k, strId, regs, err) {
   yield c.ldadd(k.L.g(GV.oops_in_progress), -1);
   if (inIrq) yield k.call('panic_str', 1); // "Fatal exception in interrupt"
   if (PANIC_ON_OOPS) yield k.call('panic_str', 2); // "Fatal exception"
-  yield c.sub(raw_spin_unlock(k, k.L.g(GV.die_lock)));
-  yield c.sub(local_irq_restore(k, flags));
+  yield* raw_spin_unlock(k, k.L.g(GV.die_lock));
+  yield* local_irq_restore(k, flags);
   yield k.call('make_task_dead', pid);
   return 0;
 }, { size: 96, traced: true });
@@ -96,12 +96,12 @@ export const die_str = guestFn<K>('die_str', function* (k, strId, regs, err) {
  * dereference" below PAGE_SIZE, "paging request" otherwise).
  */
 export const do_mem_abort = guestFn<K>('do_mem_abort', function* (k, far, esr, regs) {
-  if (yield* k.c.inline(fixup_exception(k, regs))) return 0;
+  if (yield* fixup_exception(k, regs)) return 0;
   const msg = far < PAGE_SIZE ? 'NULL pointer dereference' : 'paging request';
-  yield k.c.sub(printk(k, KERN_ALERT, `Unable to handle kernel ${msg} at virtual address ${hex16(far)}`));
-  yield k.c.sub(printk(k, KERN_ALERT, `Mem abort info: ESR = 0x${(esr >>> 0).toString(16).padStart(16, '0')}`));
+  yield* printk(k, KERN_ALERT, `Unable to handle kernel ${msg} at virtual address ${hex16(far)}`);
+  yield* printk(k, KERN_ALERT, `Mem abort info: ESR = 0x${(esr >>> 0).toString(16).padStart(16, '0')}`);
   yield k.call('die', 0, regs, esr);
-  yield k.call('make_task_dead', yield k.c.sub(current_pid(k)));
+  yield k.call('make_task_dead', yield* current_pid(k));
   return 0;
 }, { size: 48, traced: true });
 
@@ -116,7 +116,7 @@ export const make_task_dead = guestFn<K>('make_task_dead', function* (k, pid) {
   if (pid === 0) yield k.call('panic_str', 4); // "Attempted to kill the idle task!"
   yield k.c.str(k.L.pcpu(k.cpu, PCPU.current), k.L.pcpu(k.cpu, PCPU.idle_task));
   yield k.c.str(k.L.pcpu(k.cpu, PCPU.preempt_count), 0);
-  yield k.c.sub(local_irq_enable(k));
+  yield* local_irq_enable(k);
   yield k.call('do_idle');
   return 0;
 }, { size: 24 });

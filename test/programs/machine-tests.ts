@@ -242,72 +242,7 @@ const relay: MainBody = function* (t) {
   yield* finish(t);
 };
 
-/**
- * Helpers run with `yield*`, or with CpuCore.sub and CpuCore.inline (option
- * `sub`): the same instructions at the same PCs either way. Every CPU runs
- * helpers three levels deep, with values returned through each level, a
- * helper of no instruction, a BL and a WFI from inside a helper, and an
- * object result, while the other CPUs' SGIs interrupt it anywhere. SCRATCH
- * words 0-3 get the CPU's sum, its objects' count, its helpers' own word and
- * the SGIs sent to it.
- */
-function* helperLeaf(t: TCtx, i: number): Guest<number> {
-  const old = yield t.c.ldadd(t.L.glob(G.COUNTER), 1);
-  yield t.c.nop();
-  return (old & 0xff) + i;
-}
-function* helperNone(): Guest<number> {
-  return 7;
-}
-function* helperMid(t: TCtx, i: number): Guest<number> {
-  const c = t.c;
-  const mine = t.L.cpu(t.cpu, PC.SCRATCH + 8);
-  const a = t.opts.sub ? yield c.sub(helperLeaf(t, i)) : yield* helperLeaf(t, i);
-  const z = t.opts.sub ? yield c.sub(helperNone()) : yield* helperNone();
-  yield c.str(mine, (yield c.ldr(mine)) + 1);
-  if ((i & 3) === 1) yield c.bl(t.fn.irq_hook!, 0); // returns at once outside `nested`
-  return a + z;
-}
-function* helperTop(t: TCtx, i: number): Guest<number> {
-  const c = t.c;
-  let v = t.opts.sub ? yield c.sub(helperMid(t, i)) : yield* helperMid(t, i);
-  if ((i & 7) === 3) {
-    // An SGI to the next CPU, sent from two helper levels down, counted in its SCRATCH word 3 first.
-    const next = (t.cpu + 1) % t.L.ncpus;
-    yield c.ldadd(t.L.cpu(next, PC.SCRATCH + 12), 1);
-    if (t.opts.sub) yield c.sub(sendSgi(t, next, 1));
-    else yield* sendSgi(t, next, 1);
-  }
-  v += t.opts.sub ? yield c.sub(helperMid(t, i + 1)) : yield* helperMid(t, i + 1);
-  return v;
-}
-function* helperObject(t: TCtx, i: number): Guest<{ sum: number; n: number }> {
-  const sum = t.opts.sub ? yield t.c.sub(helperTop(t, i)) : yield* helperTop(t, i);
-  return { sum, n: 1 };
-}
-const helpers: MainBody = function* (t) {
-  const c = t.c;
-  const n = t.opts.iterations ?? 24;
-  yield c.daifClr(3);
-  let sum = 0;
-  let objects = 0;
-  for (let i = 0; i < n; i++) {
-    const o = t.opts.sub ? yield* c.inline(helperObject(t, i)) : yield* helperObject(t, i);
-    sum += o.sum;
-    objects += o.n;
-  }
-  const b = t.L.cpu(t.cpu, PC.SCRATCH);
-  yield c.str(b, sum);
-  yield c.str(b + 4, objects);
-  // Every CPU sends floor((n + 4) / 8) SGIs to the next one: wait (WFI, from a helper) until ours were all sent.
-  const want = Math.floor((n + 4) / 8);
-  const sent = t.L.cpu(t.cpu, PC.SCRATCH + 12);
-  if (t.opts.sub) yield* c.inline(waitIrqWord(t, sent, (v) => v >= want));
-  else yield* waitIrqWord(t, sent, (v) => v >= want);
-  yield* finish(t);
-};
-
-const TESTS: Record<string, MainBody> = { 'sgi-all': sgiAll, mask, pmr, group0, nested, null: nullDeref, race, hang, busy, relay, helpers };
+const TESTS: Record<string, MainBody> = { 'sgi-all': sgiAll, mask, pmr, group0, nested, null: nullDeref, race, hang, busy, relay };
 
 export default function machineTest(opts: TestOptions, geometry: ProgramGeometry): GuestProgram<TCtx> {
   const body = TESTS[opts.test];

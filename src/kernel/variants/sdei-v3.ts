@@ -26,9 +26,9 @@ export function arm64NmiCpuStop(o: { readonly crashNeedsRegs: boolean }) {
   return guestFn<K>('arm64_nmi_cpu_stop', function* (k, regs, dieOnCrash) {
     const cpu = k.cpu;
     const crash = (yield k.c.ldr(k.L.g(GV.crash_stop))) !== 0;
-    yield k.c.sub(local_daif_mask(k));
+    yield* local_daif_mask(k);
     if (crash && (regs !== 0 || !o.crashNeedsRegs)) yield k.call('crash_save_cpu', regs, cpu);
-    yield k.c.sub(set_cpu_online(k, cpu, false));
+    yield* set_cpu_online(k, cpu, false);
     yield k.call('sdei_mask_local_cpu');
     if (crash && dieOnCrash) yield k.call('__cpu_try_die', cpu);
     yield k.call('cpu_park_loop');
@@ -44,7 +44,7 @@ export const do_handle_IPI = guestFn<K>('do_handle_IPI', function* (k, ipinr) {
     const regs = yield k.c.ldr(k.L.pcpu(k.cpu, PCPU.irq_regs));
     yield k.call('arm64_nmi_cpu_stop', regs, 1);
   } else {
-    yield k.c.sub(handle_other_ipi(k, ipinr));
+    yield* handle_other_ipi(k, ipinr);
   }
   return 0;
 }, { size: 48, traced: true });
@@ -57,17 +57,17 @@ export const panic_smp_self_stop = guestFn<K>('panic_smp_self_stop', function* (
 
 /** smp_send_stop with the SDEI rung between the NMI rung and the failure warning (section 1.5). */
 export const smp_send_stop = guestFn<K>('smp_send_stop', function* (k) {
-  yield k.c.sub(smp_send_stop_ladder(k, { sdeiRung: true }));
+  yield* smp_send_stop_ladder(k, { sdeiRung: true });
   return 0;
 }, { size: 160, traced: true });
 
 export const sdei_nmi_init = guestFn<K>('sdei_nmi_init', function* (k) {
-  yield k.c.sub(sdei_nmi_init_body(k, false));
+  yield* sdei_nmi_init_body(k, false);
   return 0;
 }, { size: 24 });
 
 export const sdei_nmi_stop_cpus = guestFn<K>('sdei_nmi_stop_cpus', function* (k, mask) {
-  yield k.c.sub(sdei_nmi_stop_cpus_body(k, mask, 'none'));
+  yield* sdei_nmi_stop_cpus_body(k, mask, 'none');
   return 0;
 }, { size: 32, traced: true });
 

@@ -13,7 +13,7 @@ import type { K } from '../kernel.js';
 export const arm64_nmi_cpu_stop = arm64NmiCpuStop({ crashNeedsRegs: true });
 
 export const sdei_nmi_stop_cpus = guestFn<K>('sdei_nmi_stop_cpus', function* (k, mask) {
-  yield k.c.sub(sdei_nmi_stop_cpus_body(k, mask, 'smp_wmb'));
+  yield* sdei_nmi_stop_cpus_body(k, mask, 'smp_wmb');
   return 0;
 }, { size: 32, traced: true });
 
