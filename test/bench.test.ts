@@ -12,6 +12,8 @@ import { runBench, parseBenchArgs } from '../dist/bench/main.js';
 import { renderTable, writeResults, numericKeys } from '../dist/bench/report.js';
 import { growthExponent, stepExponents, interleavedRows, type ScalingRow } from '../dist/bench/scenarios.js';
 import { runSoak, renderSoak } from '../dist/bench/soak.js';
+import { compareBuilds, renderCompare, parseCompareArgs } from '../dist/bench/compare.js';
+import { packageRoot } from '../dist/src/paths.js';
 import type { BenchConfig } from '../dist/bench/config.js';
 import { shutdownThreadsEngine } from '../dist/src/machine/threads.js';
 
@@ -141,4 +143,28 @@ describe('benchmark suite', () => {
     expect(r.threads!.runs).toBe(6);
     expect(renderSoak(r)).toMatch(/growth from warm-up to end: heap [+-]\d/);
   }, 120_000);
+});
+
+describe('paired comparison of two builds (bench/compare.ts)', () => {
+  it('runs both sides in turn and reports the paired ratios, their quartiles and a bootstrap interval', async () => {
+    const root = packageRoot();
+    const r = await compareBuilds({ a: root, b: root, engine: 'sim', cpus: 2, batch: 2, pairs: 4, warm: 2 });
+    expect([r.aRunsPerSec, r.bRunsPerSec, r.ratio.median, r.cpuRatio.median, ...r.ratio.ci95].every((x) => Number.isFinite(x) && x > 0)).toBe(true);
+    expect(r.ratio.q25).toBeLessThanOrEqual(r.ratio.q75);
+    expect(r.ratio.ci95[0]).toBeLessThanOrEqual(r.ratio.ci95[1]);
+    expect(renderCompare(r)).toMatch(/^smpstop bench compare: sim, 2 CPUs, 4 pairs of 2-run batches/);
+  });
+
+  it('validates its arguments, naming the one refused and what it accepts', () => {
+    expect(parseCompareArgs(['a', 'b'])).toMatchObject({ a: 'a', b: 'b', engine: 'sim', cpus: 8, batch: 60, pairs: 200, warm: 400, json: false });
+    expect(() => parseCompareArgs(['a'])).toThrow(/two package directories/);
+    expect(() => parseCompareArgs(['a', 'b', '--pairs', '0'])).toThrow(/--pairs: '0' is not accepted: an integer from 1 to 100000/);
+    expect(() => parseCompareArgs(['a', 'b', '--cpus', '300'])).toThrow(/--cpus: '300' is not accepted: an integer from 1 to 256/);
+    expect(() => parseCompareArgs(['a', 'b', '--engine', 'qemu'])).toThrow(/engine/);
+    expect(() => parseCompareArgs(['a', 'b', '--bogus'])).toThrow(/bogus/);
+  });
+
+  it('refuses a directory that holds no built smpstop', async () => {
+    await expect(compareBuilds({ a: packageRoot(), b: '/nonexistent', engine: 'sim', cpus: 2, batch: 1, pairs: 1, warm: 0 })).rejects.toThrow(/DIR_B: '\/nonexistent' is not a built smpstop package directory/);
+  });
 });
