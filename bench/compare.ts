@@ -25,7 +25,9 @@ import yargs from 'yargs';
 import { median, quantile } from './host.js';
 import { kernelScenario } from './scenarios.js';
 
-export interface CompareOptions {
+/** What is compared, and how finely. */
+export interface CompareSetup {
+  /** The two built package directories. */
   readonly a: string;
   readonly b: string;
   readonly engine: 'sim' | 'threads';
@@ -33,17 +35,14 @@ export interface CompareOptions {
   /** Runs per batch (one side of a pair). */
   readonly batch: number;
   readonly pairs: number;
+}
+
+export interface CompareOptions extends CompareSetup {
   /** Unmeasured runs per side first (JIT warm-up). */
   readonly warm: number;
 }
 
-export interface CompareReport {
-  readonly a: string;
-  readonly b: string;
-  readonly engine: 'sim' | 'threads';
-  readonly cpus: number;
-  readonly batch: number;
-  readonly pairs: number;
+export interface CompareReport extends CompareSetup {
   /** Median runs per wall second of each side's batches. */
   readonly aRunsPerSec: number;
   readonly bRunsPerSec: number;
