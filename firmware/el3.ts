@@ -8,7 +8,7 @@
 import { EL3_ERET, EL3_STAY, type CpuCore, type El3Handler } from '../cpus/core.js';
 import { CpuLayout, POWER_ON, POWER_OFF, RUN_OFF, SCR_NS, SCR_FIQ, mpidrOf } from '../cpus/layout.js';
 import { PSR_MODE_EL1H, PSR_DAIF } from '../cpus/pstate.js';
-import { decodeFid, w32, SMC_UNK, SMCCC_VERSION, SMCCC_ARCH_FEATURES, SMCCC_VERSION_1_5, SMCCC_SVE_HINT, OEN_ARCH, OEN_STD } from './smccc.js';
+import { decodeFid, arg32, SMC_UNK, SMCCC_VERSION, SMCCC_ARCH_FEATURES, SMCCC_VERSION_1_5, SMCCC_SVE_HINT, OEN_ARCH, OEN_STD } from './smccc.js';
 import { psciCall, isPsciFid, PSCI_RET } from './psci.js';
 import { sdeiCall, isSdeiFid, sdeiCpuOnInit } from './sdei/main.js';
 import { sdeiFiq } from './sdei/dispatch.js';
@@ -51,7 +51,7 @@ export class Firmware implements El3Handler {
     if (d.oen === OEN_ARCH) {
       if (fid === SMCCC_VERSION) { core.setX(0, SMCCC_VERSION_1_5); return EL3_ERET; }
       if (fid === SMCCC_ARCH_FEATURES) {
-        const q = w32(core.x(1));
+        const q = arg32(core.x(1));
         // TF-A arm_arch_svc smccc_arch_features: SMCCC_VERSION and SMCCC_ARCH_FEATURES itself are
         // implemented; no workaround is needed on the model's CPUs (NOT_SUPPORTED).
         core.setX(0, q === SMCCC_VERSION || q === SMCCC_ARCH_FEATURES ? 0 : SMC_UNK);

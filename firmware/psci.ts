@@ -5,7 +5,7 @@
 import { CpuLayout, POWER_ON, POWER_OFF, POWER_ON_PENDING, ATTN_POWER, mpidrAffinity, mpidrOf } from '../cpus/layout.js';
 import { EL3_ERET, EL3_OFF, EL3_HALT, EL3_STAY, type CpuCore } from '../cpus/core.js';
 import { powerOnKick } from '../src/machine/runstate.js';
-import { SMCCC_VERSION, arg32, w32, mpidrAffinityBits } from './smccc.js';
+import { SMCCC_VERSION, arg32, mpidrAffinityBits } from './smccc.js';
 import { T } from '../src/trace/events.js';
 import type { FirmwareState } from './state.js';
 import { sdeiCpuOff } from './sdei/main.js';
@@ -105,7 +105,7 @@ export function psciCall(fw: FirmwareState, core: CpuCore, fid: number): number 
       return ret(core, PSCI_VERSION_1_1);
 
     case PSCI.FEATURES: {
-      const q = w32(core.x(1));
+      const q = arg32(core.x(1));
       if (q === SMCCC_VERSION) return ret(core, PSCI_RET.SUCCESS);
       if (!IMPLEMENTED.has(q)) return ret(core, PSCI_RET.NOT_SUPPORTED);
       // CPU_SUSPEND: bit 0 OS-initiated mode (no), bit 1 extended power_state format (no).

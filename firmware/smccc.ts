@@ -30,17 +30,6 @@ export interface DecodedFid {
 const TWO32 = 0x1_0000_0000;
 
 /**
- * w<n> of register value `v`: its low 32 bits, unsigned (BigInt.asUintN(32) of
- * the truncated value). Perf: ToUint32 (`>>> 0`) is that same modulo for every
- * finite number, without a BigInt per SMC; a non-finite value throws, as BigInt()
- * does.
- */
-export function w32(v: number): number {
-  if (!Number.isFinite(v)) return Number(BigInt.asUintN(32, BigInt(Math.trunc(v))));
-  return v >>> 0;
-}
-
-/**
  * The affinity fields of MPIDR value `v` (Aff3 in bits 39:32, Aff2..Aff0 in
  * 23:0; BigInt.asUintN(64) of the value masked with 0xff00ffffff), without a
  * BigInt for the values registers hold (integers 0 to 2^53 - 1).
@@ -51,7 +40,7 @@ export function mpidrAffinityBits(v: number): number {
 }
 
 export function decodeFid(x0: number): DecodedFid {
-  const fid = w32(x0); // w0
+  const fid = arg32(x0); // w0
   return {
     fid,
     fast: (fid >>> 31) === 1,
@@ -63,7 +52,14 @@ export function decodeFid(x0: number): DecodedFid {
   };
 }
 
-/** For an SMC32 call, arguments are 32-bit: the upper halves are ignored. */
+/**
+ * w<n> of register value `v`: its low 32 bits, unsigned (BigInt.asUintN(32) of
+ * the truncated value). For an SMC32 call, arguments are 32-bit: the upper
+ * halves are ignored. Perf: ToUint32 (`>>> 0`) is that same modulo for every
+ * finite number, without a BigInt per SMC; a non-finite value throws, as
+ * BigInt() does.
+ */
 export function arg32(v: number): number {
-  return w32(v);
+  if (!Number.isFinite(v)) return Number(BigInt.asUintN(32, BigInt(Math.trunc(v))));
+  return v >>> 0;
 }

@@ -19,7 +19,7 @@ import { FW, LOGREC, locAddr, type FwCase, type FwProgram, type Step, type Arg, 
 import { PSCI, PSCI_RET, PSCI_VERSION_1_1, TOS_NOT_PRESENT_MP } from '../dist/firmware/psci.js';
 import { SDEI, SDEI_RET, SDEI_VERSION_1_0, SDEI_VERSION_1_1, RM_ANY, RM_PE, INFO } from '../dist/firmware/sdei/main.js';
 import { TABLE, A, DENY, NOP, PEND, nextState, STATE_NAMES } from '../dist/firmware/sdei/state.js';
-import { SMC_UNK, SMCCC_VERSION, SMCCC_ARCH_FEATURES, SMCCC_VERSION_1_5, w32, mpidrAffinityBits, decodeFid } from '../dist/firmware/smccc.js';
+import { SMC_UNK, SMCCC_VERSION, SMCCC_ARCH_FEATURES, SMCCC_VERSION_1_5, arg32, mpidrAffinityBits, decodeFid } from '../dist/firmware/smccc.js';
 import { SIP_SMPSTOP_STALL } from '../dist/firmware/el3.js';
 import { QUIRK_NAMES, type Quirk } from '../dist/firmware/quirks.js';
 
@@ -244,11 +244,11 @@ describe('SMCCC dispatch (reference section 1)', () => {
     const value = fc.oneof(fc.maxSafeNat(), fc.maxSafeInteger(), fc.integer(), fc.double({ noNaN: true, noDefaultInfinity: true, min: -(2 ** 70), max: 2 ** 70 }),
       fc.constantFrom(0, -0, 2 ** 32, 2 ** 32 - 1, 2 ** 53 - 1, 0xff_ffff_ffff, 0x80_8000_0101, -1, 0.5, -0.5));
     fc.assert(fc.property(value, (v) => {
-      expect(w32(v)).toBe(bigW32(v));
+      expect(arg32(v)).toBe(bigW32(v));
       expect(mpidrAffinityBits(v)).toBe(bigAff(v));
       expect(Object.is(decodeFid(v).fid, bigW32(v))).toBe(true);
     }), { numRuns: 2000 });
-    for (const v of [NaN, Infinity, -Infinity]) expect(() => w32(v)).toThrow(RangeError);
+    for (const v of [NaN, Infinity, -Infinity]) expect(() => arg32(v)).toThrow(RangeError);
   });
 
   it('x1-x28 and SP are preserved by an SMC that returns only x0 (SMCCC 1.1+)', async () => {
