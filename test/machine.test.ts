@@ -231,3 +231,35 @@ describe('exclusive-monitor filter', () => {
     }
   });
 });
+
+describe('threads-engine guest clock (HostScaledClock)', () => {
+  it('an idle skip by one thread is seen by every other reader at once, and no reader goes back in time', async () => {
+    const { HostScaledClock } = await import('../dist/src/machine/clock.js');
+    const control = new SharedArrayBuffer(ControlLayout.size);
+    HostScaledClock.start(control, 1);
+    // A CPU's clock in another thread keeps the offset it last read (its cache) until CLOCK_GEN moves.
+    const reader = new HostScaledClock(control);
+    const skipper = new HostScaledClock(control);
+    let last = reader.now();
+    for (let i = 1; i <= 200; i++) {
+      const target = last + i * 1e6; // well past what the host clock can reach meanwhile
+      skipper.advanceTo(target);
+      const seen = reader.now();
+      expect(seen).toBeGreaterThanOrEqual(target);
+      expect(seen).toBeGreaterThanOrEqual(last);
+      last = seen;
+      // advanceTo never moves time back: a target in the past changes nothing.
+      skipper.advanceTo(target - 5e5);
+      expect(reader.now()).toBeGreaterThanOrEqual(seen);
+    }
+    // A reader created after the skips starts from the current offset.
+    expect(new HostScaledClock(control).now()).toBeGreaterThanOrEqual(last);
+    // Scale: guest ns per host ns while nothing skips.
+    HostScaledClock.start(control, 1000);
+    const fast = new HostScaledClock(control);
+    const a = fast.now();
+    const h = process.hrtime.bigint();
+    while (process.hrtime.bigint() - h < 200_000n) { /* 0.2 ms of host time */ }
+    expect(fast.now() - a).toBeGreaterThanOrEqual(200_000 * 1000);
+  });
+});

@@ -27,15 +27,24 @@ const C = ControlLayout.fields;
 
 export class HostScaledClock implements GuestClock {
   private readonly i64: BigInt64Array;
+  private readonly ctl32: Int32Array;
   private readonly f64: Float64Array;
-  private readonly epoch: bigint;
+  /** The epoch as process.hrtime() gives host time: whole seconds and nanoseconds. */
+  private readonly epochS: number;
+  private readonly epochNs: number;
   private readonly scale: number;
+  /** CLOCK_OFFSET as a number, as of generation `gen` (CLOCK_GEN). */
+  private offset = 0;
+  private gen = -1;
 
   constructor(control: SharedArrayBuffer) {
     this.i64 = new BigInt64Array(control);
+    this.ctl32 = new Int32Array(control);
     this.f64 = new Float64Array(control);
     // Written by the controller before any CPU task starts; the task hand-off orders it.
-    this.epoch = Atomics.load(this.i64, C.CLOCK_EPOCH.index);
+    const epoch = Atomics.load(this.i64, C.CLOCK_EPOCH.index);
+    this.epochS = Number(epoch / 1_000_000_000n);
+    this.epochNs = Number(epoch % 1_000_000_000n);
     this.scale = this.f64[C.CLOCK_SCALE.index]!;
   }
 
@@ -46,11 +55,24 @@ export class HostScaledClock implements GuestClock {
     Atomics.store(i64, C.CLOCK_EPOCH.index, process.hrtime.bigint());
   }
 
+  /**
+   * Perf: every trace record and guest clock read comes here. process.hrtime()
+   * and one Int32 load cost about half of hrtime.bigint() with BigInt
+   * arithmetic and a BigInt64 load (two heap BigInts a read): the offset is
+   * re-read only when CLOCK_GEN says it changed, which is at idle skips.
+   */
   now(): number {
-    const host = Number(process.hrtime.bigint() - this.epoch);
-    // The offset is read after the host time: a concurrent skip can only make
-    // the result larger, never smaller than an earlier reading.
-    return host * this.scale + Number(Atomics.load(this.i64, C.CLOCK_OFFSET.index));
+    const t = process.hrtime();
+    const host = (t[0] - this.epochS) * 1e9 + (t[1] - this.epochNs);
+    // The generation is read after the host time, and the offset after the generation it goes
+    // with: a concurrent skip can only make the result larger, never smaller than an earlier
+    // reading (a generation still unchanged is a reading from before the skip's CAS).
+    const gen = Atomics.load(this.ctl32, C.CLOCK_GEN.index);
+    if (gen !== this.gen) {
+      this.gen = gen;
+      this.offset = Number(Atomics.load(this.i64, C.CLOCK_OFFSET.index));
+    }
+    return host * this.scale + this.offset;
   }
 
   advanceTo(t: number): void {
@@ -60,7 +82,11 @@ export class HostScaledClock implements GuestClock {
       const old = Atomics.load(this.i64, C.CLOCK_OFFSET.index);
       const next = old + BigInt(Math.ceil(t - cur));
       // CAS so that two skippers never lose each other's advance; offset only grows.
-      if (Atomics.compareExchange(this.i64, C.CLOCK_OFFSET.index, old, next) === old) return;
+      if (Atomics.compareExchange(this.i64, C.CLOCK_OFFSET.index, old, next) === old) {
+        // After the CAS: a reader that sees the new generation reads this offset or a later one.
+        Atomics.add(this.ctl32, C.CLOCK_GEN.index, 1);
+        return;
+      }
     }
   }
 

@@ -21,6 +21,7 @@ export const MONITOR_BUCKETS = 1 << MONITOR_BUCKET_BITS;
 export const ControlLayout = defineLayout('control', {
   CLOCK_EPOCH: { type: 'i64', owner: 'controller', doc: 'host monotonic ns at guest time 0 (threads engine)' },
   CLOCK_OFFSET: { type: 'i64', owner: 'any', doc: 'guest ns added by idle skips; only ever increases (Atomics CAS)' },
+  CLOCK_GEN: { type: 'i32', owner: 'any', doc: 'bumped after every change of CLOCK_OFFSET, so readers may keep the offset they last read' },
   CLOCK_SCALE: { type: 'f64', owner: 'controller', doc: 'guest ns per host ns while some CPU runs (threads engine)' },
   END_TIME: { type: 'f64', owner: 'any', doc: 'guest ns at which the outcome was decided' },
   GUEST_TIME_LIMIT: { type: 'f64', owner: 'controller', doc: 'guest ns budget of the run' },
