@@ -263,3 +263,19 @@ describe('threads-engine guest clock (HostScaledClock)', () => {
     expect(fast.now() - a).toBeGreaterThanOrEqual(200_000 * 1000);
   });
 });
+
+describe('sim engine runnable list', () => {
+  it('after any sequence of adds and removes holds exactly the CPUs added and not removed since, ascending', async () => {
+    const { RunnableList } = await import('../dist/src/machine/runnable-list.js');
+    const n = 256;
+    fc.assert(fc.property(fc.array(fc.record({ add: fc.boolean(), cpu: fc.integer({ min: 0, max: n - 1 }) }), { maxLength: 600 }), (ops) => {
+      const l = new RunnableList(n);
+      const model = new Set<number>();
+      for (const { add, cpu } of ops) {
+        if (add) { l.add(cpu); model.add(cpu); } else { l.remove(cpu); model.delete(cpu); }
+        expect(l.has(cpu)).toBe(add);
+      }
+      expect(Array.from(l.cpus.subarray(0, l.count))).toEqual([...model].sort((a, b) => a - b));
+    }));
+  });
+});

@@ -64,7 +64,10 @@ function claim(m: MachineShared, cpu: number, from: number): boolean {
   if (load32(plain, m.cpu32, rs) !== from) return false;
   add32(plain, m.ctl32, C.RUNNABLE.index, 1);
   add32(plain, m.ctl32, C.WAKE_SEQ.index, 1);
-  if (cas32(plain, m.cpu32, rs, from, RUN_RUNNING) === from) return true;
+  if (cas32(plain, m.cpu32, rs, from, RUN_RUNNING) === from) {
+    if (m.onWake !== null) m.onWake(cpu);
+    return true;
+  }
   // Someone else woke it (and counted it first), or the run ended: give the count back. This never
   // takes RUNNABLE to 0 with a CPU left to skip for: a woken CPU is counted; an idle skip that
   // lost the race rescans (idleSkip).

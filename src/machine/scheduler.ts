@@ -25,8 +25,8 @@ export interface SchedulerSpec {
 
 export interface Scheduler {
   readonly spec: SchedulerSpec;
-  /** Chooses among `runnable` (CPU numbers, ascending); returns the CPU and sets `quantum`. */
-  next(runnable: readonly number[], count: number): number;
+  /** Chooses among `runnable[0 .. count)` (CPU numbers, ascending); returns the CPU and sets `quantum`. */
+  next(runnable: ArrayLike<number>, count: number): number;
   quantum: number;
   /** Decisions made so far. */
   readonly steps: number;
@@ -47,7 +47,7 @@ class RandomScheduler implements Scheduler {
     this.rng = new Rng(seed);
     this.mean = spec.quantum ?? 24;
   }
-  next(runnable: readonly number[], count: number): number {
+  next(runnable: ArrayLike<number>, count: number): number {
     this.steps++;
     this.quantum = this.rng.geometric(this.mean);
     return count === 1 ? runnable[0]! : runnable[this.rng.int(count)]!;
@@ -80,7 +80,7 @@ class PctScheduler implements Scheduler {
     const horizon = 4096;
     this.changePoints = Array.from({ length: depth - 1 }, () => 1 + this.rng.int(horizon)).sort((a, b) => a - b);
   }
-  next(runnable: readonly number[], count: number): number {
+  next(runnable: ArrayLike<number>, count: number): number {
     this.steps++;
     if (this.last >= 0 && (this.changePoints[0] === this.steps || this.run >= this.maxRun)) {
       if (this.changePoints[0] === this.steps) this.changePoints.shift();

@@ -76,6 +76,12 @@ export class MachineShared {
    * view and for the threads engine.
    */
   singleThread = false;
+  /**
+   * Sim engine only (null otherwise): told, in the one thread, of every CPU a
+   * wake moves to RUNNING (runstate.ts claim), so the scheduler keeps its
+   * runnable list without scanning every CPU.
+   */
+  onWake: ((cpu: number) => void) | null = null;
 
   private constructor(geometry: MachineGeometry, buffers: MachineBuffers) {
     this.geometry = geometry;

@@ -19,10 +19,9 @@ import { Firmware } from '../../firmware/el3.js';
 import type { MachineShared } from './shared.js';
 import type { GuestProgram } from './program.js';
 import { ModelError } from '../errors.js';
-import { ControlLayout } from './control.js';
+import { RunnableList } from './runnable-list.js';
 
 const F = CpuLayout.fields;
-const C = ControlLayout.fields;
 
 export interface EngineFault {
   readonly cpu: number;
@@ -49,7 +48,7 @@ export function runSim(m: MachineShared, program: GuestProgram, cfg: MachineConf
   for (let cpu = 0; cpu < n; cpu++) cores.push(createCore(m, cpu, program, clock, fw, cc));
   const sched = makeScheduler(cfg.scheduler ?? DEFAULT_SCHEDULER, cfg.seed, n);
   const nsPer = cfg.nsPerInstruction ?? 1;
-  const runList: number[] = new Array(n).fill(0);
+  const runnable = new RunnableList(n);
   const rsIdx = Array.from({ length: n }, (_, i) => m.cpuI(i, F.RUNSTATE.index));
   const attnIdx = Array.from({ length: n }, (_, i) => m.cpuI(i, F.ATTN.index));
   const dlIdx = Array.from({ length: n }, (_, i) => m.cpuF(i, F.WAKE_DEADLINE.index));
@@ -58,28 +57,20 @@ export function runSim(m: MachineShared, program: GuestProgram, cfg: MachineConf
   let iter = 0;
   let fault: EngineFault | null = null;
   let running = -1; // the CPU of the current quantum, for faults that are not ModelErrors
-  // The runnable list, rebuilt only when it may have changed. A CPU starts running only through a
-  // wake (runstate.ts claim), which bumps WAKE_SEQ first, and stops only when its quantum ends in
-  // a wait or power-off, which this loop sees: so an unchanged WAKE_SEQ after a quantum that ended
-  // on its budget means the same list (in the same ascending order, so the same schedule). Perf:
-  // the scan of every CPU per quantum was 12% of a 256-CPU run (quanta and CPUs both grow with n).
-  // `listSeq` -1: rebuild (WAKE_SEQ counts up from 0).
-  let count = 0;
-  let listSeq = -1;
+  // The runnable list (runnable-list.ts): a CPU starts running only through a wake (runstate.ts
+  // claim, which tells onWake), and stops only when its quantum ends in a wait or power-off, which
+  // this loop sees. CPU 0's power-on kick came before the hook: one scan starts the list.
+  for (let i = 0; i < n; i++) if (m.cpu32[rsIdx[i]!] === RUN_RUNNING) runnable.add(i);
+  m.onWake = (cpu) => runnable.add(cpu);
   try {
     while (machineRunning(m)) {
-      const seq = m.ctl32[C.WAKE_SEQ.index]!;
-      if (seq !== listSeq) {
-        count = 0;
-        for (let i = 0; i < n; i++) if (m.cpu32[rsIdx[i]!] === RUN_RUNNING) runList[count++] = i;
-        listSeq = seq;
-      }
+      const count = runnable.count;
       if (count === 0) {
         idleSkip(m, clock, limits.guestTimeNs);
         nextWake = recomputeNextWake(m, n, rsIdx, dlIdx);
         continue;
       }
-      const cpu = sched.next(runList, count);
+      const cpu = sched.next(runnable.cpus, count);
       running = cpu;
       const core = cores[cpu]!;
       clock.beginQuantum(core, nsPer / count);
@@ -90,7 +81,7 @@ export function runSim(m: MachineShared, program: GuestProgram, cfg: MachineConf
       if (st === RUN_BUDGET) {
         core.pollTimer(clock.t);
       } else if (st === RUN_WAIT || st === CORE_OFF) {
-        listSeq = -1;
+        runnable.remove(cpu); // before any self-wake below adds it back
         const off = st === CORE_OFF;
         if (off) markOff(m, cpu);
         else {
@@ -119,6 +110,7 @@ export function runSim(m: MachineShared, program: GuestProgram, cfg: MachineConf
     fault = { cpu, message: err.message, stack: err.stack ?? '', pc: e instanceof ModelError ? e.pc : cpu >= 0 ? cores[cpu]!.currentPc() : 0 };
     endRun(m, 'fault', cpu, 0, clock.t);
   }
+  m.onWake = null;
   // Let every CPU observe the end at its boundary so that its PC is published.
   for (const c of cores) {
     try { c.run(1); } catch { /* already faulted */ }
