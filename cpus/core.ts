@@ -41,7 +41,7 @@ import { VEC_SYNC, VEC_IRQ, VEC_FIQ, VEC_SERROR, VEC_CUR_SPX, VEC_CUR_SP0, VEC_L
 import { PT_REGS } from './ptregs.js';
 import { SYS, CNTFRQ, el3Only, SYS_NAMES } from './sysregs.js';
 import type { KernelImage } from './image.js';
-import { RAM_PAGE_SHIFT, type MachineShared } from '../src/machine/shared.js';
+import { RAM_DIRTY_SHIFT, type MachineShared } from '../src/machine/shared.js';
 import { load32, store32, add32, and32, or32, exchange32, cas32 } from '../src/machine/access.js';
 import type { GuestClock } from '../src/machine/clock.js';
 import { ControlLayout, monitorBucket } from '../src/machine/control.js';
@@ -233,7 +233,7 @@ export class CpuCore<Ctx = any> {
   private readonly cpuF64: Float64Array;
   private readonly ram32: Int32Array;
   private readonly ramU8: Uint8Array;
-  /** MachineShared.ramDirty: every RAM store marks its page. */
+  /** MachineShared.ramDirty: every RAM store marks its chunk. */
   private readonly ramDirty: Uint8Array;
   /** One thread runs every CPU (MachineShared.singleThread): hot paths use plain accesses (src/machine/access.ts). */
   private readonly plain: boolean;
@@ -1143,7 +1143,7 @@ export class CpuCore<Ctx = any> {
     const hi = Math.floor(v / TWO32);
     store32(this.plain, this.ram32, off >> 2, v - hi * TWO32);
     store32(this.plain, this.ram32, (off >> 2) + 1, hi);
-    this.ramDirty[off >>> RAM_PAGE_SHIFT] = 1;
+    this.ramDirty[off >>> RAM_DIRTY_SHIFT] = 1;
   }
 
   private load64Raw(addr: number): number {
@@ -1178,7 +1178,7 @@ export class CpuCore<Ctx = any> {
     if (off < 0) return this.mmioOrAbort(op, addr, a, b);
     const i = off >> 2;
     const r = this.ram32;
-    if (WRITES[op] === true) this.ramDirty[off >>> RAM_PAGE_SHIFT] = 1; // aligned: one page
+    if (WRITES[op] === true) this.ramDirty[off >>> RAM_DIRTY_SHIFT] = 1; // aligned: one chunk
     switch (op) {
       case R_LDR: this.ret = load32(this.plain, r, i); break;
       case R_STR: store32(this.plain, r, i, a); this.monitorHit(addr); break;
@@ -1200,7 +1200,7 @@ export class CpuCore<Ctx = any> {
       case R_STPW:
         store32(this.plain, r, i, a);
         store32(this.plain, r, i + 1, b);
-        this.ramDirty[(off + 4) >>> RAM_PAGE_SHIFT] = 1; // the second word may start the next page
+        this.ramDirty[(off + 4) >>> RAM_DIRTY_SHIFT] = 1; // the second word may start the next chunk
         this.monitorHit(addr);
         this.monitorHit(addr + 4);
         break;
@@ -1452,7 +1452,7 @@ export class CpuCore<Ctx = any> {
     this.store64Raw(sp + PT_REGS.ORIG_X0, x[this.fX]!);
     const off = sp - this.ramBase + PT_REGS.PMR;
     store32(this.plain, this.ram32, off >> 2, this.gic.readPmr(true));
-    this.ramDirty[off >>> RAM_PAGE_SHIFT] = 1;
+    this.ramDirty[off >>> RAM_DIRTY_SHIFT] = 1;
     x[this.fSp] = sp;
     x[this.fX] = sp;
     this.ret = sp;
