@@ -145,6 +145,18 @@ function stopFunctions(image: MachineResult['image']): { stopFnIds: Set<number>;
 const FOLLOWED = [T.EXC_ENTRY, T.IRQ_ACK, T.ERET, T.SDEI_DISPATCH, T.SDEI_COMPLETE, T.PSCI, T.POWER_OFF, T.DATA_ABORT, T.MARK, T.CALL, T.RETURN, T.PANIC];
 if (FOLLOWED.some((k) => CHANNEL_OF[k] !== 0)) throw new Error('analyse: a followed trace kind is not on channel 0');
 
+/** The index of the innermost context of `kind`, or -1. */
+function lastOfKind(stack: readonly Ctx[], kind: Ctx['kind']): number {
+  let i = stack.length - 1;
+  while (i >= 0 && stack[i]!.kind !== kind) i--;
+  return i;
+}
+
+/** Drops the contexts from index `i` up (Perf: pops, where `stack.length = i` took the generic length setter). */
+function popTo(stack: Ctx[], i: number): void {
+  while (stack.length > i) stack.pop();
+}
+
 export function analyse(r: MachineResult, program: KernelProgram): RunFacts {
   const image = r.image;
   const n = r.shared.ncpus;
@@ -208,8 +220,8 @@ export function analyse(r: MachineResult, program: KernelProgram): RunFacts {
           // Pops the exception it returns from (the innermost with that return address, else the innermost).
           let i = stack.length - 1;
           while (i >= 0 && !(stack[i]!.kind !== 'sdei' && stack[i]!.elr === a)) i--;
-          if (i < 0) i = stack.map((s) => s.kind).lastIndexOf('irq') >= 0 ? stack.length - 1 : -1;
-          if (i >= 0) stack.length = i;
+          if (i < 0 && lastOfKind(stack, 'irq') >= 0) i = stack.length - 1;
+          if (i >= 0) popTo(stack, i);
           break;
         }
         case T.SDEI_DISPATCH:
@@ -217,8 +229,8 @@ export function analyse(r: MachineResult, program: KernelProgram): RunFacts {
           sdeiDepth++;
           break;
         case T.SDEI_COMPLETE: {
-          const i = stack.map((s) => s.kind).lastIndexOf('sdei');
-          if (i >= 0) stack.length = i;
+          const i = lastOfKind(stack, 'sdei');
+          if (i >= 0) popTo(stack, i);
           if (sdeiDepth > 0) sdeiDepth--;
           break;
         }
@@ -226,7 +238,7 @@ export function analyse(r: MachineResult, program: KernelProgram): RunFacts {
           if (a === PSCI_CPU_OFF_FID && sdeiDepth > 0) facts.cpuOffInSdei.push(time);
           break;
         case T.POWER_OFF:
-          stack.length = 0;
+          popTo(stack, 0);
           sdeiDepth = 0;
           break;
         case T.DATA_ABORT:

@@ -103,18 +103,25 @@ interface OpenPath {
 
 /** Judges one finished routine against its rule; returns a message or null. */
 export function judgePath(rule: OrderRule, classes: readonly StepClass[]): string | null {
+  // Perf: index loops, no iterator or lastIndexOf call per class; it runs at every routine's end.
+  const order = rule.order;
   let last = -1;
   let lastClass: StepClass | null = null;
-  for (const c of classes) {
-    const r = rule.order.lastIndexOf(c);
+  for (let i = 0; i < classes.length; i++) {
+    const c = classes[i]!;
+    let r = order.length - 1; // order.lastIndexOf(c)
+    while (r >= 0 && order[r] !== c) r--;
     if (r < 0) continue;
     if (r < last) return `changed ${c} after ${lastClass}`;
     last = r;
     lastClass = c;
   }
-  // Perf: the common case (nothing missing) allocates nothing; it runs at every routine's end.
-  for (const c of rule.required) {
-    if (!classes.includes(c)) return `did not change ${rule.required.filter((r) => !classes.includes(r)).join(', ')}`;
+  // The common case (nothing missing) allocates nothing.
+  const required = rule.required;
+  for (let i = 0; i < required.length; i++) {
+    let j = classes.length - 1;
+    while (j >= 0 && classes[j] !== required[i]) j--;
+    if (j < 0) return `did not change ${required.filter((r) => !classes.includes(r)).join(', ')}`;
   }
   return null;
 }
