@@ -31,7 +31,21 @@ export interface K {
 
 export type KFn = (k: K, a0: number, a1: number, a2: number, a3: number) => Guest;
 
+/**
+ * Per function table (one per program, shared by its CPUs and runs): the same
+ * functions in a Map. Perf: `call` and `addr` look names up for every BL; one
+ * property lookup site seeing a hundred names is megamorphic, about twice the
+ * cost of a Map lookup here.
+ */
+const tables = new WeakMap<Record<string, PlacedFn<K>>, Map<string, PlacedFn<K>>>();
+function tableOf(fn: Record<string, PlacedFn<K>>): Map<string, PlacedFn<K>> {
+  let t = tables.get(fn);
+  if (!t) tables.set(fn, (t = new Map(Object.entries(fn))));
+  return t;
+}
+
 export function makeK(c: CpuCore<K>, cfg: KernelConfig, L: KernelLayout, fn: Record<string, PlacedFn<K>>, rt: ScenarioRuntime, sdeiFirmware: boolean): K {
+  const byName = tableOf(fn);
   const k: K = {
     c,
     cpu: c.cpu,
@@ -42,12 +56,12 @@ export function makeK(c: CpuCore<K>, cfg: KernelConfig, L: KernelLayout, fn: Rec
     rt,
     sdeiFirmware,
     call(name, a0 = 0, a1 = 0, a2 = 0, a3 = 0) {
-      const f = fn[name];
+      const f = byName.get(name);
       if (!f) throw c.fault(`call to kernel function '${name}', which the variant does not define`, 'guest-code');
       return c.bl(f, a0, a1, a2, a3);
     },
     addr(name) {
-      const f = fn[name];
+      const f = byName.get(name);
       if (!f) throw c.fault(`address of kernel function '${name}', which the variant does not define`, 'guest-code');
       return f.base;
     },

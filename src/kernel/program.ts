@@ -75,7 +75,7 @@ export default async function kernelProgram(options: KernelProgramOptions, geome
   const ncpus = geometry.ncpus;
   const L = kernelLayout(ncpus, image.textEnd, rt.kthreads());
   // Object.fromEntries keeps the table in fast mode (adding ~100 names one by one turns it into a
-  // dictionary), so `k.call(name)` is a stub-cache hit rather than a hash probe.
+  // dictionary). `k.call(name)` looks names up in a Map of the same functions (kernel.ts tableOf).
   const fn: Record<string, PlacedFn<K>> = Object.fromEntries(image.fns.map((f) => [f.name, f as PlacedFn<K>]));
   for (const needed of ['primary_entry', 'secondary_entry', 'do_idle']) {
     if (!fn[needed]) throw new InputError('kernel.variant', `kernel variant '${options.kernel.variant}' defines no ${needed}, so it cannot boot`);
