@@ -182,7 +182,8 @@ describe('crash_notes and NT_PRSTATUS layout', () => {
 
   it('the note words crash_save_cpu stores are the encoded note, little-endian', () => {
     fc.assert(fc.property(
-      fc.array(fc.maxSafeNat(), { minLength: 34, maxLength: 34 }), fc.integer({ min: -0x8000_0000, max: 0x7fff_ffff }),
+      fc.array(fc.oneof(fc.maxSafeNat(), fc.maxSafeInteger(), fc.integer({ min: -4096, max: -1 })), { minLength: 34, maxLength: 34 }),
+      fc.integer({ min: -0x8000_0000, max: 0x7fff_ffff }),
       (v, pid) => {
         const regs: UserPtRegs = { x: v.slice(0, 31), sp: v[31]!, pc: v[32]!, pstate: v[33]! };
         const b = encodePrstatusNote(regs, pid);
@@ -190,11 +191,30 @@ describe('crash_notes and NT_PRSTATUS layout', () => {
         expect(parseCrashNoteBuffer(b)).toEqual({ pid, regs });
       },
     ), { numRuns: 200 });
-    expect(() => prstatusNoteWords({ x: new Array(31).fill(0), sp: 0, pc: -1, pstate: 0 }, 0)).toThrow(/pc = -1/);
+  });
+
+  it('a negative register (a firmware error code in x0) is its 64-bit two\'s complement, as the 64-bit stores keep it', () => {
+    // Regression: a threads run whose crash-stopped CPU had x0 = -3 (an SMC's error return) in its
+    // interrupted frame faulted in crash_save_cpu ("x0 = -3 is not an exact 64-bit value").
+    const regs: UserPtRegs = { x: [-3, -1, -(2 ** 53) + 1, ...new Array(28).fill(5)], sp: 0x4000_1000, pc: 0x4020_0040, pstate: 0x3c5 };
+    const b = encodePrstatusNote(regs, 9);
+    const dv = new DataView(b.buffer, b.byteOffset, b.length);
+    const at = CRASH_NOTE.PR_REG;
+    expect([dv.getUint32(at, true), dv.getUint32(at + 4, true)]).toEqual([0xffff_fffd, 0xffff_ffff]);
+    expect(dv.getBigInt64(at + 8, true)).toBe(-1n);
+    expect(dv.getBigInt64(at + 16, true)).toBe(-(2n ** 53n) + 1n);
+    expect(parseCrashNoteBuffer(b)).toEqual({ pid: 9, regs });
+    // -2^53 and beyond are not exact here, in either direction.
+    dv.setBigInt64(at, -(2n ** 53n), true);
+    expect(() => parseCrashNoteBuffer(b)).toThrow(/x0/);
+    dv.setBigUint64(at, 2n ** 53n, true);
+    expect(() => parseCrashNoteBuffer(b)).toThrow(/x0/);
   });
 
   it('rejects register values the encoder cannot write exactly', () => {
     expect(() => encodePrstatusNote({ x: new Array(31).fill(0), sp: 2 ** 53, pc: 0, pstate: 0 }, 0)).toThrow(/sp/);
+    expect(() => encodePrstatusNote({ x: new Array(31).fill(0), sp: 0, pc: -(2 ** 53), pstate: 0 }, 0)).toThrow(/pc/);
+    expect(() => encodePrstatusNote({ x: new Array(31).fill(0.5), sp: 0, pc: 0, pstate: 0 }, 0)).toThrow(/x0/);
     expect(() => encodePrstatusNote({ x: new Array(30).fill(0), sp: 0, pc: 0, pstate: 0 }, 0)).toThrow(/31/);
   });
 });

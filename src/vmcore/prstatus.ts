@@ -10,7 +10,9 @@
  * accepts descsz 392, pr_pid at 32 and 272 bytes of registers at 112.
  *
  * All fields are little-endian. 64-bit registers are written from JS numbers,
- * which the model keeps exact (below 2^53).
+ * which the model keeps exact (|v| < 2^53, cpus/layout.ts): a negative one
+ * (a firmware error code in x0, say) is its 64-bit two's complement, as the
+ * model's 64-bit loads and stores keep it in guest memory.
  */
 import { SmpstopError } from '../errors.js';
 import { NHDR_SIZE, align4, walkNotes, viewOf } from './elf.js';
@@ -92,17 +94,21 @@ const TWO32 = 0x1_0000_0000;
 function get64(dv: DataView, off: number, reg: string | number): number {
   const lo = dv.getUint32(off, true);
   const hi = dv.getUint32(off + 4, true);
-  if (hi >= 0x20_0000) {
-    const what = typeof reg === 'number' ? `x${reg}` : reg;
-    throw new SmpstopError('model', `prstatus ${what} = 0x${hi.toString(16)}${lo.toString(16).padStart(8, '0')} is above 2^53; the model keeps registers below it`);
-  }
-  return hi * TWO32 + lo;
+  if (hi < 0x20_0000) return hi * TWO32 + lo;
+  // Two's complement of a value above -2^53 (bits 63 to 53 all set, and not exactly -2^53).
+  if (hi >= 0xffe0_0000 && (hi !== 0xffe0_0000 || lo !== 0)) return (hi - TWO32) * TWO32 + lo;
+  const what = typeof reg === 'number' ? `x${reg}` : reg;
+  throw new SmpstopError('model', `prstatus ${what} = 0x${hi.toString(16)}${lo.toString(16).padStart(8, '0')} is not within 2^53 of 0; the model keeps registers within it`);
 }
 
-/** Checks that `v` is a register value the note can hold (exact, 0 to 2^53 - 1); `reg` names it in the error. */
+/**
+ * Checks that `v` is a register value the note can hold exactly (a safe
+ * integer: |v| < 2^53, a negative one as its two's complement); `reg` names
+ * it in the error.
+ */
 function check64(v: number, reg: string | number): void {
-  if (!Number.isSafeInteger(v) || v < 0) {
-    throw new SmpstopError('model', `prstatus ${typeof reg === 'number' ? `x${reg}` : reg} = ${v} is not an exact 64-bit value below 2^53`);
+  if (!Number.isSafeInteger(v)) {
+    throw new SmpstopError('model', `prstatus ${typeof reg === 'number' ? `x${reg}` : reg} = ${v} is not an exact 64-bit value within 2^53 of 0`);
   }
 }
 
