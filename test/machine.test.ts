@@ -262,6 +262,49 @@ describe('threads-engine guest clock (HostScaledClock)', () => {
     while (process.hrtime.bigint() - h < 200_000n) { /* 0.2 ms of host time */ }
     expect(fast.now() - a).toBeGreaterThanOrEqual(200_000 * 1000);
   });
+
+  it('two threads skipping at once never move guest time past the furthest deadline either asked for', async () => {
+    const { Worker } = await import('node:worker_threads');
+    const { pathToFileURL } = await import('node:url');
+    const { resolve } = await import('node:path');
+    const { HostScaledClock } = await import('../dist/src/machine/clock.js');
+    const control = new SharedArrayBuffer(ControlLayout.size);
+    HostScaledClock.start(control, 1);
+    const steps = 3000;
+    const step = 4e9; // 4 s of guest time a skip: the 1 s slack below is far more than a thread stalls here
+    // Words: 0 go, 1 ready, 2 and 3 overshoots seen by each thread; float64 4 and 5: each thread's current deadline.
+    const shared = new SharedArrayBuffer(64);
+    const url = pathToFileURL(resolve('dist/src/machine/clock.js')).href;
+    const code = `
+      const { workerData } = require('node:worker_threads');
+      import(workerData.url).then(({ HostScaledClock }) => {
+        const clock = new HostScaledClock(workerData.control);
+        const w = new Int32Array(workerData.shared, 0, 8);
+        const target = new Float64Array(workerData.shared, 32, 2);
+        const me = workerData.me;
+        Atomics.add(w, 1, 1);
+        Atomics.wait(w, 0, 0);
+        for (let k = 1; k <= workerData.steps; k++) {
+          const t = k * workerData.step + (me ? workerData.step / 2 : 0);
+          target[me] = t;
+          clock.advanceTo(t);
+          // A skip counted twice would put guest time up to a step past both threads' deadlines. The
+          // deadlines are read after the time: one published later only raises the bound.
+          const now = clock.now();
+          const furthest = Math.max(target[0], target[1]);
+          if (now > furthest + workerData.step / 4) Atomics.add(w, 2 + me, 1);
+        }
+      });`;
+    const workers = [0, 1].map((me) => new Worker(code, { eval: true, workerData: { url, control, shared, me, steps, step } }));
+    const exits = workers.map((w) => new Promise<number>((res, rej) => { w.once('exit', res); w.once('error', rej); }));
+    const w = new Int32Array(shared, 0, 8);
+    while (Atomics.load(w, 1) < 2) await new Promise((r) => setTimeout(r, 1));
+    Atomics.store(w, 0, 1);
+    Atomics.notify(w, 0);
+    expect(await Promise.all(exits)).toEqual([0, 0]);
+    expect([Atomics.load(w, 2), Atomics.load(w, 3)]).toEqual([0, 0]);
+    expect(new HostScaledClock(control).now()).toBeGreaterThanOrEqual(steps * step + step / 2);
+  });
 });
 
 describe('sim engine runnable list', () => {

@@ -62,8 +62,7 @@ export class HostScaledClock implements GuestClock {
    * re-read only when CLOCK_GEN says it changed, which is at idle skips.
    */
   now(): number {
-    const t = process.hrtime();
-    const host = (t[0] - this.epochS) * 1e9 + (t[1] - this.epochNs);
+    const host = this.hostNs();
     // The generation is read after the host time, and the offset after the generation it goes
     // with: a concurrent skip can only make the result larger, never smaller than an earlier
     // reading (a generation still unchanged is a reading from before the skip's CAS).
@@ -75,11 +74,19 @@ export class HostScaledClock implements GuestClock {
     return host * this.scale + this.offset;
   }
 
+  /** Host ns since the epoch. */
+  private hostNs(): number {
+    const t = process.hrtime();
+    return (t[0] - this.epochS) * 1e9 + (t[1] - this.epochNs);
+  }
+
   advanceTo(t: number): void {
     for (;;) {
-      const cur = this.now();
-      if (cur >= t) return;
+      // The current time from the offset this CAS replaces (not a reader's kept one), so that a
+      // concurrent skip is never counted twice.
       const old = Atomics.load(this.i64, C.CLOCK_OFFSET.index);
+      const cur = this.hostNs() * this.scale + Number(old);
+      if (cur >= t) return;
       const next = old + BigInt(Math.ceil(t - cur));
       // CAS so that two skippers never lose each other's advance; offset only grows.
       if (Atomics.compareExchange(this.i64, C.CLOCK_OFFSET.index, old, next) === old) {

@@ -47,8 +47,4 @@ export class RunnableList {
     this.cpus.copyWithin(i, i + 1, this.count);
     this.count--;
   }
-
-  clear(): void {
-    this.count = 0;
-  }
 }
