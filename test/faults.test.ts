@@ -31,6 +31,15 @@ defineVariant({ name: 'spins-in-panic', base: 'final', description: 'test: vpani
   functions: [guestFn('vpanic', function* (k) { yield k.c.nop(); for (;;) { /* no yield: the CPU never reaches a boundary */ } })] });
 `);
 
+/** A user fault that leaves x0 = -3 (an SMC error code, say) and spins with interrupts on. */
+const NEG_MODULE = join(dir, 'neg-x0.mjs');
+writeFileSync(NEG_MODULE, `
+import { guestFn } from '${url('cpus/isa.ts')}';
+import { defineFault } from '${url('src/kernel/faults.ts')}';
+defineFault({ name: 'x0-minus-3', description: 'test: x0 = -3, then cpu_relax() forever with IRQs on',
+  fn: guestFn('fault_x0_minus_3', function* (k) { yield k.c.mov(0, -3); for (;;) yield k.c.yield_(); }) });
+`);
+
 const panic = { kind: 'panic' as const, cpu: 0, atUs: 100 };
 const ENGINES = ['sim', 'threads'] as const;
 
@@ -73,6 +82,24 @@ describe.each(ENGINES)('model faults, %s engine', (engine) => {
     expect(r.seed).toBe(17);
     expect(r.scenario.kernel.variant).toBe('throws-in-panic');
     expect(r.replay).toContain('--kernel-module');
+  });
+
+  it('a negative register in the crash-stopped frame is saved as its two\'s complement, not a model fault', async () => {
+    // Regression: crash_save_cpu faulted on x0 = -3 (a threads run of the outcome table, once).
+    const { runScenarioDetailed } = await import('../dist/src/scenarios/run.js');
+    const d = await runScenarioDetailed(
+      { cpus: 3, kernel: { kdump: true }, faults: [{ cpu: 2, fault: 'x0-minus-3', atUs: 20 }], triggers: [panic] },
+      { engine, seed: 5, modules: [NEG_MODULE] },
+    );
+    expect(d.result.fault).toBeUndefined();
+    expect(d.result.outcome).toBe('kexec');
+    expect(d.result.cpus[2]!.stoppedBy).toBe('ipi');
+    const { crashNoteRegOffset } = await import('../dist/src/vmcore/prstatus.js');
+    const x0 = d.program.layout.crashNotes(2) + crashNoteRegOffset(0);
+    // pr_reg[0] of the NT_PRSTATUS note: 0xffff_ffff_ffff_fffd, which peek64 reads back as -3.
+    expect(d.machine.peek32(x0 + 4) >>> 0).toBe(0xffff_ffff);
+    expect(d.machine.peek64(x0)).toBe(-3);
+    expect(d.result.cpus[2]!.crashNote).not.toBeNull();
   });
 
   it('the next run after a fault is served normally', async () => {
