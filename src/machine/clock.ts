@@ -52,6 +52,8 @@ export class HostScaledClock implements GuestClock {
     const i64 = new BigInt64Array(control);
     new Float64Array(control)[C.CLOCK_SCALE.index] = scale;
     Atomics.store(i64, C.CLOCK_OFFSET.index, 0n);
+    // The offset changed: a reader keeps its cached offset only while CLOCK_GEN stands still.
+    Atomics.add(new Int32Array(control), C.CLOCK_GEN.index, 1);
     Atomics.store(i64, C.CLOCK_EPOCH.index, process.hrtime.bigint());
   }
 
