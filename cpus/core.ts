@@ -166,6 +166,8 @@ export class CpuCore<Ctx = any> {
   readonly trace: TraceWriter | null;
   /** The SGI_SEND record of each PE that accepts an SGI this CPU sends (generateSgi's hook; made once). */
   private readonly sgiStamp: SgiAcceptHook | null;
+  /** The guest time of the SGI register write in progress, once its first record is stamped (-1 before). */
+  private sgiTime = -1;
   /** Guest context object handed to every guest function (the kernel model's per-CPU state). */
   ctx!: Ctx;
 
@@ -255,7 +257,12 @@ export class CpuCore<Ctx = any> {
     this.el3 = el3;
     this.cfg = cfg;
     this.trace = trace;
-    this.sgiStamp = trace !== null ? (pe, intid) => trace.emit(T.SGI_SEND, intid, pe) : null;
+    // One SGI register write is one instruction: its SGI_SEND records (one per accepting PE, up to
+    // 15 for a target list) carry the one time at which it was made, read once at the first.
+    this.sgiStamp = trace !== null ? (pe, intid) => {
+      if (this.sgiTime < 0) this.sgiTime = clock.now();
+      trace.emitAt(this.sgiTime, T.SGI_SEND, intid, pe);
+    } : null;
     this.mpidr = mpidrOf(cpu);
     this.gic = new CpuInterface(m, cpu, mpidrAffinity(this.mpidr), cfg.priBits);
     this.cpu32 = m.cpu32;
@@ -1629,6 +1636,7 @@ export class CpuCore<Ctx = any> {
   /** Firmware-side SGI generation (ICC_SGI0R_EL1 at EL3), also used by `msr`. */
   sendSgi(value: number, group: number): number {
     // The send is stamped before delivery so that a receiver's IRQ_ACK never precedes it.
+    this.sgiTime = -1;
     return generateSgi(this.m, this.cpu, value, group, this.sgiStamp);
   }
 

@@ -4,9 +4,14 @@
  */
 import { afterAll, describe, it, expect } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { runScenario } from '../dist/src/scenarios/run.js';
+import { runScenario, runScenarioDetailed } from '../dist/src/scenarios/run.js';
 import { shutdownThreadsEngine } from '../dist/src/machine/threads.js';
 import { distFile } from '../dist/src/paths.js';
+import { analyse, traceTable } from '../dist/src/check/analysis.js';
+import { runCheckers } from '../dist/src/check/checkers.js';
+import { TraceWriter, REC } from '../dist/src/trace/ring.js';
+import { TRACE_RECORD_F64 } from '../dist/src/trace/layout.js';
+import { T } from '../dist/src/trace/events.js';
 
 afterAll(async () => {
   await shutdownThreadsEngine();
@@ -45,6 +50,65 @@ describe.each(['sim', 'threads'] as const)('runs without faults have no violatio
       expect(r.failedToStop).toEqual([]);
       for (const c of r.cpus) if (c.state !== 'ended-run') expect(['ipi', 'none'], r.replay).toContain(c.stoppedBy);
     }
+  });
+});
+
+/**
+ * ran-after-reset in the threads engine: a CPU stops at its next instruction
+ * boundary, so the instruction in flight when another CPU ended the run may
+ * still trace. One SGI register write to a target list is one instruction
+ * with a record per target PE: a stress campaign's reboot against a panic on
+ * 10 CPUs flagged the stop IPI's write as "8 trace events after reset" in 3
+ * of 5 threads runs. The write's records now carry its one time, and the
+ * checker counts instants, not records.
+ */
+describe('ran-after-reset and the instruction in flight', () => {
+  const scenario = { cpus: 10, kernel: { kdump: false }, triggers: [{ kind: 'reboot' as const, cpu: 4, atUs: 100 }] };
+
+  it.each(['sim', 'threads'] as const)('the SGI_SEND records of one SGI write carry one time (%s)', async (engine) => {
+    const d = await runScenarioDetailed(scenario, { engine, seed: 3 });
+    const t = traceTable(d.machine);
+    // CPU 4's stop IPI: one write to the target list of CPUs 0-3 and 5-9 (one cluster).
+    const sends: { seq: number; time: number; pe: number }[] = [];
+    for (let x = 8; x < 10; x++) {
+      for (let o = t.start[x]!; o < t.end[x]!; o += TRACE_RECORD_F64) {
+        if (t.rows[o + REC.KIND] === T.SGI_SEND && t.rows[o + REC.A] === 2) sends.push({ seq: t.rows[o + REC.SEQ]!, time: t.rows[o + REC.TIME]!, pe: t.rows[o + REC.B]! });
+      }
+    }
+    sends.sort((a, b) => a.seq - b.seq);
+    expect(sends.map((r) => r.pe)).toEqual([0, 1, 2, 3, 5, 6, 7, 8, 9]);
+    expect(sends.every((r, i) => i === 0 || r.seq === sends[i - 1]!.seq + 1)).toBe(true);
+    expect(new Set(sends.map((r) => r.time)).size).toBe(1);
+  });
+
+  /** A finished sim run of `scenario` with `times` records appended to CPU 2's ring, judged as `engine` would. */
+  async function judged(records: { time: number; kind: number }[], engine: 'sim' | 'threads') {
+    const d = await runScenarioDetailed(scenario, { engine: 'sim', seed: 3 });
+    expect(d.result.violations).toEqual([]);
+    let now = 0;
+    const w = new TraceWriter(d.machine.shared, 2, { now: () => now, advanceTo: () => {}, hostMsUntil: () => 0 });
+    const end = d.machine.guestTimeNs;
+    for (const r of records) {
+      now = end + r.time;
+      w.emit(r.kind, 2, 0);
+    }
+    const machine = Object.create(d.machine) as typeof d.machine; // a new key for the analysis's caches
+    const facts = analyse(machine, d.program);
+    return runCheckers({ facts, machine, program: d.program, engine, symbolize: (pc: number) => machine.image.symbolize(pc) }, ['ran-after-reset']);
+  }
+
+  it('an SGI write in flight (eight records at one time) is not flagged in the threads engine, and is in the sim engine', async () => {
+    const burst = Array.from({ length: 8 }, () => ({ time: 50, kind: T.SGI_SEND }));
+    expect(await judged(burst, 'threads')).toEqual([]);
+    const sim = await judged(burst, 'sim');
+    expect(sim.map((v) => [v.id, v.cpu])).toEqual([['ran-after-reset', 2]]);
+    expect(sim[0]!.message).toMatch(/CPU 2 kept executing after reset \(8 trace events after /);
+  });
+
+  it('five records at five times (more than one instruction) are flagged in the threads engine too', async () => {
+    const five = Array.from({ length: 5 }, (_, i) => ({ time: 50 + 40 * i, kind: T.SGI_SEND }));
+    expect((await judged(five, 'threads')).map((v) => v.id)).toEqual(['ran-after-reset']);
+    expect(await judged(five.slice(0, 4), 'threads')).toEqual([]);
   });
 });
 

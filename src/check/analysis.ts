@@ -57,6 +57,12 @@ export interface CpuFacts {
   readonly excAfterStop: { time: number; vector: number }[];
   /** Trace events later than the end of the run. */
   eventsAfterEnd: number;
+  /**
+   * The distinct times among them: records of one instruction that carry its
+   * one time (the SGI_SEND records of an SGI register write to many PEs)
+   * count once.
+   */
+  instantsAfterEnd: number;
   /** Machine-channel records overwritten before the oldest kept: the stop history may be incomplete. */
   overwritten: number;
   lastEventTime: number;
@@ -179,7 +185,7 @@ export function analyse(r: MachineResult, program: KernelProgram): RunFacts {
   let stopReturned: RunFacts['stopReturned'] = null;
   const { stopFnIds, sendStopId } = stopFunctions(image);
   for (let cpu = 0; cpu < n; cpu++) {
-    const facts: CpuFacts = { cpu, stops: [], crashSaves: [], cpuOffInSdei: [], dataAborts: [], excAfterStop: [], eventsAfterEnd: 0, lastEventTime: 0, overwritten: droppedMachine[cpu] ?? 0 };
+    const facts: CpuFacts = { cpu, stops: [], crashSaves: [], cpuOffInSdei: [], dataAborts: [], excAfterStop: [], eventsAfterEnd: 0, instantsAfterEnd: 0, lastEventTime: 0, overwritten: droppedMachine[cpu] ?? 0 };
     const stack: Ctx[] = [];
     let sdeiDepth = 0;
     let inStop = false;
@@ -191,8 +197,14 @@ export function analyse(r: MachineResult, program: KernelProgram): RunFacts {
     // Both channels: the records after the end, the time of the CPU's last record (the newer of the channels' last).
     let lastSeq = -1;
     for (let x = 2 * cpu; x < 2 * cpu + 2; x++) {
+      let prevTime = NaN;
       for (let o = start[x]!; o < end[x]!; o += W) {
-        if (rows[o + REC.TIME]! > endTime) facts.eventsAfterEnd++;
+        const time = rows[o + REC.TIME]!;
+        if (time > endTime) {
+          facts.eventsAfterEnd++;
+          if (time !== prevTime) facts.instantsAfterEnd++;
+        }
+        prevTime = time;
         if (rows[o + REC.SEQ]! > lastSeq) {
           lastSeq = rows[o + REC.SEQ]!;
           facts.lastEventTime = rows[o + REC.TIME]!;

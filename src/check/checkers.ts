@@ -187,9 +187,10 @@ registerChecker({
   check({ facts, machine, engine }) {
     if (!['reset', 'poweroff', 'kexec'].includes(machine.outcome)) return [];
     // The threads engine stops a running CPU at its next boundary: the instruction in flight when the
-    // stop was published may still trace (an SMC to CPU_OFF emits up to four events).
-    const allowed = engine === 'threads' ? 4 : 0;
-    return facts.cpus.filter((f) => f.cpu !== facts.endCpu && f.eventsAfterEnd > allowed).map((f) => ({
+    // stop was published may still trace (an SMC to CPU_OFF emits up to four events at four times; an
+    // SGI write to a target list one SGI_SEND per PE, all at the write's one time, so instants count).
+    const ranOn = (f: (typeof facts.cpus)[number]): boolean => (engine === 'threads' ? f.instantsAfterEnd > 4 : f.eventsAfterEnd > 0);
+    return facts.cpus.filter((f) => f.cpu !== facts.endCpu && ranOn(f)).map((f) => ({
       id: 'ran-after-reset', cpu: f.cpu, time: f.lastEventTime, message: `CPU ${f.cpu} kept executing after ${machine.outcome} (${f.eventsAfterEnd} trace events after ${us(facts.endTime)})`,
     }));
   },

@@ -39,11 +39,20 @@ export class TraceWriter {
   }
 
   emit(kind: number, a: number, b: number): void {
+    this.emitAt(this.clock.now(), kind, a, b);
+  }
+
+  /**
+   * A record stamped `time` rather than the clock's current reading: for the
+   * several records of one instruction that must carry its one time (the
+   * SGI_SEND records of an SGI register write).
+   */
+  emitAt(time: number, kind: number, a: number, b: number): void {
     const ch = CHANNEL_OF[kind & 255]!;
     const h = this.head[ch]!;
     const slot = ((ch * this.capacity) + (h % this.capacity)) * TRACE_RECORD_F64;
     const f = this.f64;
-    f[slot + REC.TIME] = this.clock.now();
+    f[slot + REC.TIME] = time;
     f[slot + REC.KIND] = kind;
     f[slot + REC.A] = a;
     f[slot + REC.B] = b;
