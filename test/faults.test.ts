@@ -40,8 +40,51 @@ defineFault({ name: 'x0-minus-3', description: 'test: x0 = -3, then cpu_relax() 
   fn: guestFn('fault_x0_minus_3', function* (k) { yield k.c.mov(0, -3); for (;;) yield k.c.yield_(); }) });
 `);
 
+/** A kernel whose cpu_die never reaches PSCI CPU_OFF: the unplugged CPU waits forever, still ON for AFFINITY_INFO. */
+const STUCK_MODULE = join(dir, 'stuck-die.mjs');
+writeFileSync(STUCK_MODULE, `
+import { guestFn } from '${url('cpus/isa.ts')}';
+import { defineVariant } from '${url('src/kernel/variants/index.ts')}';
+defineVariant({ name: 'die-stuck', base: 'final', description: 'test: __cpu_try_die waits forever before CPU_OFF',
+  functions: [guestFn('__cpu_try_die', function* (k) { for (;;) yield k.c.waitUntil(Infinity); })] });
+`);
+
 const panic = { kind: 'panic' as const, cpu: 0, atUs: 100 };
 const ENGINES = ['sim', 'threads'] as const;
+
+/**
+ * A CPU unplugged at the start that does not power off. Before, the plan's
+ * origin waited for AFFINITY_INFO to say OFF with no limit, and the unplugged
+ * CPU parked: a stress campaign ended 108 of 6,811 threads runs (offline
+ * wedge plus the cpu-off-denied quirk) at the instruction budget.
+ */
+describe.each(ENGINES)('CPU hot-unplug that does not complete, %s engine', (engine) => {
+  it('CPU_OFF denied: the dying CPU panics "CPU1: cpu didn\'t die", as arm64 cpu_die() does', async () => {
+    const r = await runScenario(
+      { cpus: 4, kernel: { kdump: true }, firmware: { quirks: ['cpu-off-denied'] }, faults: [{ cpu: 1, wedge: 'offline' }], triggers: [panic] },
+      { engine, seed: 3 },
+    );
+    expect(r.outcome).toBe('kexec');
+    expect(r.log.filter((l) => l.text.startsWith('Kernel panic')).map((l) => [l.cpu, l.text])).toEqual([[1, "Kernel panic - not syncing: CPU1: cpu didn't die"]]);
+    expect(r.cpus[1]!.stoppedBy).toBe('none'); // the panicking CPU: the trigger on CPU 0 never came
+  });
+
+  it('a dying CPU that never calls CPU_OFF: __cpu_die gives up after 100 ms of AFFINITY_INFO, warns, and the plan runs', async () => {
+    const r = await runScenario(
+      { cpus: 4, kernel: { variant: 'die-stuck', kdump: true }, faults: [{ cpu: 1, wedge: 'offline' }], triggers: [panic] },
+      { engine, seed: 3, modules: [STUCK_MODULE] },
+    );
+    expect(r.outcome).toBe('kexec');
+    const warn = r.log.find((l) => l.text === 'psci: CPU1 may not have shut down cleanly (AFFINITY_INFO reports 0)')!;
+    expect(warn).toBeDefined();
+    expect(r.log.map((l) => l.text)).toContain('CPU1 may not have shut down cleanly: -110');
+    const trigger = r.log.find((l) => l.text.startsWith('Kernel panic'))!;
+    expect(trigger.text).toBe('Kernel panic - not syncing: smpstop: panic trigger on CPU 0');
+    expect(warn.timeUs).toBeGreaterThanOrEqual(100_000);
+    expect(trigger.timeUs - warn.timeUs).toBeGreaterThanOrEqual(100);
+    expect(r.violations).toEqual([]);
+  });
+});
 
 describe.each(ENGINES)('budgets, %s engine', (engine) => {
   it('a machine where every CPU idles forever ends hung, with each CPU at its WFI', async () => {

@@ -20,7 +20,11 @@ export const PANIC_MESSAGES: Record<number, string> = {
   3: 'Aiee, killing interrupt handler!',
   4: 'Attempted to kill the idle task!',
   5: 'Fatal exception in interrupt',
+  6: "cpu didn't die", // "CPU%u: cpu didn't die": ScenarioRuntime.message prefixes the panicking CPU
 };
+
+/** arm64 cpu_die(): the CPU-ops cpu_die (PSCI CPU_OFF) returned. */
+export const PANIC_CPU_DIDNT_DIE = 6;
 
 /** panic_try_start(): atomic_try_cmpxchg(&panic_cpu, PANIC_CPU_INVALID, this cpu). Returns the old value. */
 export function* panic_try_start(k: K): Guest<number> {
@@ -54,7 +58,7 @@ function* mdelay(k: K, ms: number): Guest<void> {
  */
 export const vpanic = guestFn<K>('vpanic', function* (k, msgId) {
   const c = k.c;
-  const msg = k.rt.message(msgId);
+  const msg = k.rt.message(msgId, k.cpu);
   yield* local_irq_disable(k);
   yield c.ldadd(k.L.pcpu(k.cpu, PCPU.preempt_count), 1); // preempt_disable_notrace
   const old = yield* panic_try_start(k);

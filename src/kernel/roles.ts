@@ -17,9 +17,14 @@ import { SIP_SMPSTOP_STALL } from '../../firmware/el3.js';
 import { PSCI } from '../../firmware/psci.js';
 import type { PlanEvent } from './runtime.js';
 import { faultFunctionName } from './faults.js';
+import { pr_warn } from './printk.js';
+import { PANIC_CPU_DIDNT_DIE } from './panic.js';
 import { mpidrOf } from '../../cpus/layout.js';
 
 import type { K } from './kernel.js';
+
+/** cpu_psci_cpu_kill: how long __cpu_die polls AFFINITY_INFO for an unplugged CPU to be OFF (100 ms). */
+const CPU_KILL_TIMEOUT_NS = 100e6;
 
 /**
  * The plan's time origin t0: the moment every role CPU has put its faults at
@@ -34,11 +39,24 @@ function* markReady(k: K): Guest<void> {
   yield c.str(mine, 1);
   const n = yield c.ldadd(k.L.g(GV.roles_ready), 1);
   if (n + 1 === k.rt.roleCount()) {
-    // cpu_down's __cpu_die: wait until the firmware reports every unplugged CPU OFF (AFFINITY_INFO).
+    // cpu_down's __cpu_die: op_cpu_kill (cpu_psci_cpu_kill) polls AFFINITY_INFO until the firmware
+    // reports the unplugged CPU OFF, for at most 100 ms; then it warns and cpu_down completes anyway.
+    // (The model polls every 10 us where Linux sleeps 100-1000 us between polls.)
     for (const cpu of k.rt.offlineAtStart()) {
+      const until = (yield c.now()) + CPU_KILL_TIMEOUT_NS;
       for (;;) {
-        if ((yield c.smc(PSCI.AFFINITY_INFO64, mpidrOf(cpu) & 0xffffff, 0)) === 1) break;
-        yield c.waitUntil((yield c.now()) + 10_000);
+        const state = yield c.smc(PSCI.AFFINITY_INFO64, mpidrOf(cpu) & 0xffffff, 0);
+        if (state === 1) break;
+        const now = yield c.now();
+        if (now >= until) {
+          yield* pr_warn(k, `psci: CPU${cpu} may not have shut down cleanly (AFFINITY_INFO reports ${state})`);
+          yield* pr_warn(k, `CPU${cpu} may not have shut down cleanly: -110`); // -ETIMEDOUT
+          break;
+        }
+        // Sleep until the next poll. The SMC's return from EL3 set the event register, so the first
+        // WFE returns at once (Linux sleeps in the scheduler there): wait until the time has come.
+        const next = Math.min(now + 10_000, until);
+        while ((yield c.now()) < next) yield c.waitUntil(next);
       }
     }
     yield c.str64(k.L.g(GV.plan_t0), yield c.now());
@@ -185,6 +203,9 @@ export const cpu_offline_self = guestFn<K>('cpu_offline_self', function* (k) {
   if ((yield k.c.ldr(k.L.g(GV.sdei_present))) !== 0) yield k.call('sdei_cpuhp_down');
   yield* local_daif_mask(k);
   yield k.call('__cpu_try_die', k.cpu);
+  // arm64 cpu_die(): "This must never fail": if PSCI CPU_OFF returns (DENIED), panic("CPU%u: cpu
+  // didn't die"). Without CONFIG_HOTPLUG_CPU there is no cpu_die to call: the model parks the CPU.
+  if (k.cfg.hotplugCpu) yield k.call('panic', PANIC_CPU_DIDNT_DIE);
   yield k.call('cpu_park_loop');
   return 0;
 }, { size: 24 });
