@@ -9,7 +9,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { packageRoot } from '../dist/src/paths.js';
-import { drawRun, runSeed, rungDeadlinesUs, type CampaignOptions } from '../dist/src/stress/campaign.js';
+import { drawRun, runSeed, rungDeadlinesUs, CAMPAIGN_MAX_INSTRUCTIONS, type CampaignOptions } from '../dist/src/stress/campaign.js';
 import { runScenario } from '../dist/src/scenarios/run.js';
 import { inShard, parseShard, shardSize } from '../dist/src/stress/shard.js';
 import { readCampaignFile } from '../dist/src/stress/jsonl.js';
@@ -82,6 +82,23 @@ describe('drawing', () => {
     expect(shapes.get('panic')).toBeGreaterThan(300);
     for (const s of ['parallel-panic', 'wedged-panic', 'reboot-vs-panic', 'reboot', 'poweroff']) expect(shapes.get(s) ?? 0).toBeGreaterThan(30);
     expect(drawRun(opts({ quirks: true }), 3).scenario.firmware.quirks).toBeDefined();
+  });
+
+  it('a workload run\'s instruction budget covers its workload CPUs until the trigger', async () => {
+    // Run 19421 of this 2..16-CPU campaign: 13 CPUs, 8 of them running the workload, the panic at 345 us. With the
+    // fixed 2.5 M budget the workload spent it by 316 us, and the run was reported hung before its trigger.
+    const o = opts({ seed: 2211, cpus: { min: 2, max: 16 }, kernels: ['final', 'sdei-v4', 'base'], quirks: true, scheduler: 'mixed', entry: ['generic-preempt', 'own-irq-preemption', 'split-exit'] });
+    const d = drawRun(o, 19421);
+    expect([d.scenario.cpus, d.scenario.workload.length, d.scenario.triggers[0]!.atUs]).toEqual([13, 8, 345.416]);
+    expect(d.scenario.limits.maxInstructions).toBe(CAMPAIGN_MAX_INSTRUCTIONS + Math.ceil(1.5 * 8 * 345.416 * 1000));
+    const r = await runScenario(d.scenario, { engine: 'sim', seed: d.seed, scheduler: d.scheduler });
+    expect(r.outcome).toBe('kexec');
+    expect(r.log.map((l) => l.text)).toContain('Kernel panic - not syncing: smpstop: panic trigger on CPU ' + d.scenario.triggers[0]!.cpu);
+    // Runs without a workload keep the fixed budget.
+    for (let i = 0; i < 200; i++) {
+      const x = drawRun(o, i);
+      if (x.shape !== 'entry-test' && x.scenario.workload.length === 0) expect(x.scenario.limits.maxInstructions).toBe(CAMPAIGN_MAX_INSTRUCTIONS);
+    }
   });
 
   it('draws what it always did without --entry/--irq-pipeline, and entry-test runs with them', () => {

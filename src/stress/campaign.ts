@@ -21,8 +21,11 @@ import { parseScenario, type Scenario, type ScenarioInput } from '../scenarios/s
 import type { EngineName } from '../machine/config.js';
 import type { SchedulerSpec } from '../machine/scheduler.js';
 
-/** Version of the drawing below: a change to it changes what run i is, so resume refuses files of another version. */
-export const DRAW_VERSION = 1;
+/**
+ * Version of the drawing below: a change to it changes what run i is, so resume refuses files of another version.
+ * 2: a workload run's instruction budget grows with its workload CPUs.
+ */
+export const DRAW_VERSION = 2;
 
 export type SchedulerChoice = 'random' | 'pct' | 'mixed';
 
@@ -72,11 +75,17 @@ export const CAMPAIGN_HOST_TIMEOUT_MS = 20_000;
 /**
  * Instruction budget of a drawn run. The stop paths retire a few thousand
  * instructions per CPU; only CPUs that never wait (workloads, a CPU looping
- * after an oops) retire many, about one per guest ns. 2.5 M is 2.6 times the
- * largest workload run drawn in 2,000 runs (0.95 M), and ends a livelocked run after a few seconds
- * rather than the default budget's minutes.
+ * after an oops) retire many, about one per guest ns. 2.5 M ends a livelocked
+ * run after a few seconds rather than the default budget's minutes. A workload
+ * run adds WORKLOAD_INSTRUCTIONS_PER_US for each workload CPU and guest
+ * microsecond up to its first trigger, and half again, since those CPUs are
+ * busy until the stop reaches them: with a fixed 2.5 M, runs of 13 to 16 CPUs
+ * with 8 workload CPUs and a trigger at 300 us or later ran out before the
+ * trigger (4 of 20,039 runs of a 2..16-CPU campaign, reported hung).
  */
 export const CAMPAIGN_MAX_INSTRUCTIONS = 2_500_000;
+/** What a workload CPU retires per guest microsecond in the sim engine (it never sleeps for long). */
+export const WORKLOAD_INSTRUCTIONS_PER_US = 1000;
 
 /**
  * Run i's seed: a splitmix32-style finaliser of (master, i), so neighbouring
@@ -309,7 +318,8 @@ export function drawRun(o: CampaignOptions, index: number): DrawnRun {
     limits: {
       guestTimeMs: CAMPAIGN_GUEST_TIME_MS,
       // The entry test retires millions of instructions in its few hundred microseconds.
-      maxInstructions: shape === 'entry-test' ? 8 * CAMPAIGN_MAX_INSTRUCTIONS : CAMPAIGN_MAX_INSTRUCTIONS,
+      maxInstructions: shape === 'entry-test' ? 8 * CAMPAIGN_MAX_INSTRUCTIONS
+        : CAMPAIGN_MAX_INSTRUCTIONS + Math.ceil(1.5 * workload.length * T * WORKLOAD_INSTRUCTIONS_PER_US),
       hostTimeoutMs: CAMPAIGN_HOST_TIMEOUT_MS,
     },
   };
