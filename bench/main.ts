@@ -14,7 +14,7 @@
  * Families: instructions.ts (busy CPU vs bare generator loop), sgi.ts (SGI
  * latency vs bare futex), wake.ts (64 sleeping CPUs: wake-all and idle CPU),
  * scenarios.ts (panic + stop + kdump throughput and scaling). Results are also
- * written to bench/results/<date>-<commit>[-quick].{json,txt}.
+ * written to bench/results/<date>-<commit>[-quick][-N].{json,txt} (-2, -3, ... for later runs of a commit that day).
  */
 import { execFileSync } from 'node:child_process';
 import { cpus } from 'node:os';
@@ -26,10 +26,10 @@ import { measureSgi } from './sgi.js';
 import { measureWake } from './wake.js';
 import { measureScenarioEngine, combineScenarios, measureScaling, growthExponent, poolRunsPerSec, stepExponents } from './scenarios.js';
 import { defaultJobs } from '../src/stress/pool.js';
-import { renderTable, targetChecks, writeResults, type BenchReport, type BenchMeta } from './report.js';
+import { renderTable, targetChecks, writeResults, freshResultBase, type BenchReport, type BenchMeta } from './report.js';
 import { hostMs, otherLoad, cpuTicks, tickShares } from './host.js';
 import { packageRoot } from '../src/paths.js';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { runSoak, renderSoak, SOAK_DEFAULTS } from './soak.js';
 import { shutdownThreadsEngine } from '../src/machine/threads.js';
 
@@ -128,9 +128,7 @@ export async function benchCommand(a: BenchCommandArgs, print: (s: string) => vo
     const meta = { suite: 'soak', date: new Date().toISOString(), commit: g.dirty && !g.commit.endsWith('-dirty') ? `${g.commit}-dirty` : g.commit, node: process.version, ...a.soak };
     print(a.json ? JSON.stringify({ meta, ...s }, null, 2) : `smpstop bench --soak, ${meta.date}, commit ${meta.commit}, node ${meta.node}\n${renderSoak(s)}`);
     if (a.out !== null) {
-      const dir = a.out ?? join(packageRoot(), 'bench', 'results');
-      mkdirSync(dir, { recursive: true });
-      const base = join(dir, `${meta.date.slice(0, 10)}-${meta.commit}-soak`);
+      const base = freshResultBase(a.out ?? join(packageRoot(), 'bench', 'results'), `${meta.date.slice(0, 10)}-${meta.commit}-soak`);
       writeFileSync(`${base}.json`, `${JSON.stringify({ meta, ...s }, null, 2)}\n`);
       writeFileSync(`${base}.txt`, `${renderSoak(s)}\n`);
       process.stderr.write(`bench: results written to ${base}.json and .txt\n`);

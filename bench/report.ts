@@ -4,7 +4,7 @@
  * measured in the same run, as a ratio; plus the result files under
  * bench/results/ named by date and commit, so runs can be compared.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { InstructionFigures } from './instructions.js';
 import type { SgiFigures } from './sgi.js';
@@ -139,11 +139,23 @@ export function renderTable(r: BenchReport): string {
 
 /** Writes `<date>-<commit>[-quick].json` and `.txt` into `dir`; returns the base path. */
 export function writeResults(r: BenchReport, dir: string): string {
-  mkdirSync(dir, { recursive: true });
-  const base = join(dir, `${r.meta.date.slice(0, 10)}-${r.meta.commit}${r.meta.suite === 'full' ? '' : `-${r.meta.suite}`}`);
+  const base = freshResultBase(dir, `${r.meta.date.slice(0, 10)}-${r.meta.commit}${r.meta.suite === 'full' ? '' : `-${r.meta.suite}`}`);
   writeFileSync(`${base}.json`, `${JSON.stringify(r, null, 2)}\n`);
   writeFileSync(`${base}.txt`, `${renderTable(r)}\n`);
   return base;
+}
+
+/**
+ * The path (without extension) for a run's result files in `dir`: `name`, or
+ * `name-2`, `name-3`, ... when an earlier run of the same commit and day
+ * already wrote its files there, so that a second run never overwrites the first.
+ */
+export function freshResultBase(dir: string, name: string): string {
+  mkdirSync(dir, { recursive: true });
+  for (let k = 1; ; k++) {
+    const base = join(dir, k === 1 ? name : `${name}-${k}`);
+    if (!existsSync(`${base}.json`) && !existsSync(`${base}.txt`)) return base;
+  }
 }
 
 /** Every numeric key of the report, flattened (`instructions.simPerSec`, ...), for checks and tests. */

@@ -82,6 +82,11 @@ describe('benchmark suite', () => {
       const base = writeResults(r, dir);
       expect(JSON.parse(readFileSync(`${base}.json`, 'utf8')).instructions.simPerSec).toBe(r.instructions.simPerSec);
       expect(readFileSync(`${base}.txt`, 'utf8')).toContain('figure');
+      // A second run of the same commit on the same day keeps the first's files.
+      const second = writeResults({ ...r, instructions: { ...r.instructions, simPerSec: 1 } }, dir);
+      expect(second).toBe(`${base}-2`);
+      expect(JSON.parse(readFileSync(`${base}.json`, 'utf8')).instructions.simPerSec).toBe(r.instructions.simPerSec);
+      expect(JSON.parse(readFileSync(`${second}.json`, 'utf8')).instructions.simPerSec).toBe(1);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
