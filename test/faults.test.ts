@@ -31,13 +31,29 @@ defineVariant({ name: 'spins-in-panic', base: 'final', description: 'test: vpani
   functions: [guestFn('vpanic', function* (k) { yield k.c.nop(); for (;;) { /* no yield: the CPU never reaches a boundary */ } })] });
 `);
 
-/** A user fault that leaves x0 = -3 (an SMC error code, say) and spins with interrupts on. */
+/**
+ * A user fault that leaves x0 = -3 (an SMC error code, say) and spins with interrupts on, after
+ * setting a flag in its CPU's user area; and one that waits for that flag on CPU `arg`, then panics.
+ * So the crash stop finds x0 = -3 under every interleaving (timed at 20 us against a panic at 100 us,
+ * a threads run once took the stop IPI before the fault had run).
+ */
 const NEG_MODULE = join(dir, 'neg-x0.mjs');
 writeFileSync(NEG_MODULE, `
 import { guestFn } from '${url('cpus/isa.ts')}';
 import { defineFault } from '${url('src/kernel/faults.ts')}';
-defineFault({ name: 'x0-minus-3', description: 'test: x0 = -3, then cpu_relax() forever with IRQs on',
-  fn: guestFn('fault_x0_minus_3', function* (k) { yield k.c.mov(0, -3); for (;;) yield k.c.yield_(); }) });
+import { PCPU } from '${url('src/kernel/layout.ts')}';
+defineFault({ name: 'x0-minus-3', description: 'test: x0 = -3, flag set, then cpu_relax() forever with IRQs on',
+  fn: guestFn('fault_x0_minus_3', function* (k) {
+    yield k.c.mov(0, -3);
+    yield k.c.str(k.L.pcpu(k.cpu, PCPU.user), 1);
+    for (;;) yield k.c.yield_();
+  }) });
+defineFault({ name: 'panic-after-flag', description: 'test: panic once CPU arg has set its user-area flag',
+  fn: guestFn('fault_panic_after_flag', function* (k, cpu) {
+    while ((yield k.c.ldr(k.L.pcpu(cpu, PCPU.user))) !== 1) yield k.c.waitUntil((yield k.c.now()) + 1000);
+    yield k.call('panic', 0);
+    return 0;
+  }) });
 `);
 
 /** A kernel whose cpu_die never reaches PSCI CPU_OFF: the unplugged CPU waits forever, still ON for AFFINITY_INFO. */
@@ -131,7 +147,7 @@ describe.each(ENGINES)('model faults, %s engine', (engine) => {
     // Regression: crash_save_cpu faulted on x0 = -3 (a threads run of the outcome table, once).
     const { runScenarioDetailed } = await import('../dist/src/scenarios/run.js');
     const d = await runScenarioDetailed(
-      { cpus: 3, kernel: { kdump: true }, faults: [{ cpu: 2, fault: 'x0-minus-3', atUs: 20 }], triggers: [panic] },
+      { cpus: 3, kernel: { kdump: true }, faults: [{ cpu: 2, fault: 'x0-minus-3', atUs: 20 }, { cpu: 0, fault: 'panic-after-flag', arg: 2 }] },
       { engine, seed: 5, modules: [NEG_MODULE] },
     );
     expect(d.result.fault).toBeUndefined();

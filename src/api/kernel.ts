@@ -17,7 +17,7 @@
  */
 
 // Data layout: kernel globals (k.L.g(GV.x)), per-CPU fields (k.L.pcpu(cpu, PCPU.x)), task_struct fields.
-export { GV, PCPU, TASK, SYSTEM, type KernelLayout } from '../kernel/layout.js';
+export { GV, PCPU, PCPU_USER_BYTES, TASK, SYSTEM, type KernelLayout } from '../kernel/layout.js';
 export { USEC_PER_SEC, USEC_PER_MSEC, NSEC_PER_USEC, type KernelConfig } from '../kernel/config.js';
 export { PANIC_CPU_INVALID } from '../kernel/panic.js';
 

@@ -96,8 +96,14 @@ export const PCPU = {
   // EXT: the model's observation area (src/kernel/observe.ts): written by host-side probes, never
   // by guest instructions; the checkers read it after the run (the trace ring keeps only the newest records).
   obs: 0xa00, // OBS_BYTES
+  // EXT: 256 bytes per CPU that no model code touches: for user faults and variants (defineFault,
+  // defineVariant) to share state between CPUs, e.g. a flag one CPU sets and another waits for.
+  user: 0xf00, // PCPU_USER_BYTES
   size: 0x1000,
 } as const;
+
+/** Bytes of the per-CPU user area (PCPU.user). */
+export const PCPU_USER_BYTES = 0x100;
 
 /** task_struct slots: the idle task, the role task, the kernel threads. */
 export const TASK_STRUCT_BYTES = 0x40;
