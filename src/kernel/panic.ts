@@ -7,6 +7,7 @@ import { GV, PCPU } from './layout.js';
 import { PANIC_TIMER_STEP_MS } from './config.js';
 import { local_irq_disable, local_irq_enable } from './irqflags.js';
 import { pr_emerg } from './printk.js';
+import { delay_until } from './time.js';
 import { T } from '../trace/events.js';
 import type { K } from './kernel.js';
 
@@ -20,7 +21,7 @@ export const PANIC_MESSAGES: Record<number, string> = {
   3: 'Aiee, killing interrupt handler!',
   4: 'Attempted to kill the idle task!',
   5: 'Fatal exception in interrupt',
-  6: "cpu didn't die", // "CPU%u: cpu didn't die": ScenarioRuntime.message prefixes the panicking CPU
+  6: "CPU%u: cpu didn't die", // %u: the panicking CPU (ScenarioRuntime.message)
 };
 
 /** arm64 cpu_die(): the CPU-ops cpu_die (PSCI CPU_OFF) returned. */
@@ -36,11 +37,7 @@ export function* panic_reset(k: K): Guest<void> {
 }
 
 function* mdelay(k: K, ms: number): Guest<void> {
-  const until = (yield k.c.now()) + ms * 1e6;
-  for (;;) {
-    if ((yield k.c.now()) >= until) return;
-    yield k.c.waitUntil(until);
-  }
+  yield* delay_until(k, (yield k.c.now()) + ms * 1e6);
 }
 
 /**

@@ -12,7 +12,7 @@ import { local_irq_disable, local_irq_enable, local_irq_save, local_irq_restore 
 import { local_daif_mask, local_daif_save, local_daif_restore } from './daifflags.js';
 import { set_cpu_online } from './cpumask.js';
 import { smp_call_lock, smp_call_unlock } from './smp.js';
-import { arch_timer_start } from './time.js';
+import { arch_timer_start, delay_until } from './time.js';
 import { SIP_SMPSTOP_STALL } from '../../firmware/el3.js';
 import { PSCI } from '../../firmware/psci.js';
 import type { PlanEvent } from './runtime.js';
@@ -53,10 +53,8 @@ function* markReady(k: K): Guest<void> {
           yield* pr_warn(k, `CPU${cpu} may not have shut down cleanly: -110`); // -ETIMEDOUT
           break;
         }
-        // Sleep until the next poll. The SMC's return from EL3 set the event register, so the first
-        // WFE returns at once (Linux sleeps in the scheduler there): wait until the time has come.
-        const next = Math.min(now + 10_000, until);
-        while ((yield c.now()) < next) yield c.waitUntil(next);
+        // Sleep until the next poll (the SMC's return set the event register: a bare WFE returns at once).
+        yield* delay_until(k, Math.min(now + 10_000, until));
       }
     }
     yield c.str64(k.L.g(GV.plan_t0), yield c.now());

@@ -5,7 +5,7 @@
  * the system reached SYSTEM_RUNNING. The same plan is rebuilt in every thread
  * from the program options.
  */
-import { PANIC_MESSAGES, PANIC_CPU_DIDNT_DIE } from './panic.js';
+import { PANIC_MESSAGES } from './panic.js';
 import type { EntryTestFault, EntryTestPlan, WakerPlan } from './entry-test.js';
 import type { Injection, InjectKind } from './observe.js';
 
@@ -146,7 +146,6 @@ export class ScenarioRuntime {
   /** The panic message `id` as CPU `cpu` prints it. */
   message(id: number, cpu: number): string {
     if (id >= 100) return this.messages[id - 100] ?? 'smpstop trigger';
-    if (id === PANIC_CPU_DIDNT_DIE) return `CPU${cpu}: ${PANIC_MESSAGES[id]}`;
-    return PANIC_MESSAGES[id] ?? 'panic';
+    return (PANIC_MESSAGES[id] ?? 'panic').replace('%u', String(cpu));
   }
 }

@@ -10,6 +10,17 @@ import type { K } from './kernel.js';
 
 export const TICK_NS = 4_000_000;
 
+/**
+ * Waits until guest time `until`, whatever wakes the wait early (a WFE returns at once when the
+ * event register is set, as it is after any exception return): the body of mdelay/usleep.
+ */
+export function* delay_until(k: K, until: number): Guest<void> {
+  for (;;) {
+    if ((yield k.c.now()) >= until) return;
+    yield k.c.waitUntil(until);
+  }
+}
+
 export function* arch_timer_start(k: K): Guest<void> {
   yield k.c.msr(SYS.CNTV_CVAL_EL0, (yield k.c.now()) + TICK_NS);
   yield k.c.msr(SYS.CNTV_CTL_EL0, 1);
