@@ -12,6 +12,8 @@ import { ControlLayout, monitorBucket, MONITOR_BUCKETS } from '../dist/src/machi
 import { DistributorLayout, RedistributorLayout } from '../dist/src/gic/layout.js';
 import { FirmwareLayout, EventStateLayout, DispatchLayout, PeFirmwareLayout } from '../dist/firmware/layout.js';
 import { overlaps } from '../dist/src/machine/layout.js';
+import { makeScheduler } from '../dist/src/machine/scheduler.js';
+import { runScenario } from '../dist/src/scenarios/run.js';
 import { load32, store32, add32, or32, and32, exchange32, cas32 } from '../dist/src/machine/access.js';
 import fc from 'fast-check';
 
@@ -213,6 +215,45 @@ describe('sim engine determinism', () => {
     expect(r.outcome).toBe('hung'); // WFI with nothing pending can never wake: hung, not a time limit
     const t = r.trace();
     expect(t.some((x) => x.kind === T.SLEEP)).toBe(true);
+  });
+});
+
+describe('PCT scheduler: no runnable CPU starves', () => {
+  // Real CPUs all run at once, so a schedule in which a runnable CPU never runs
+  // again is one no machine has. PCT's demotion after 256 consecutive quanta
+  // alone did not prevent it: a higher-priority CPU that woke for one quantum
+  // every 100 restarted the busy CPU's count, and the third CPU never ran.
+  it('every CPU that stays runnable runs within 256 quanta per runnable CPU, for any seed', () => {
+    for (let seed = 1; seed <= 60; seed++) {
+      const sched = makeScheduler({ kind: 'pct', depth: 1 }, seed, 3); // depth 1: no change points
+      const lastRan = [0, 0, 0];
+      let worst = 0;
+      for (let step = 1; step <= 20_000; step++) {
+        // CPU 0 wakes for one decision in every 100; CPUs 1 and 2 never wait.
+        const runnable = step % 100 === 0 ? [0, 1, 2] : [1, 2];
+        const cpu = sched.next(runnable, runnable.length);
+        lastRan[cpu] = step;
+        for (const c of [1, 2]) worst = Math.max(worst, step - lastRan[c]!);
+      }
+      expect(worst, `seed ${seed}`).toBeLessThanOrEqual(256 * 3 + 1);
+    }
+  });
+
+  it('an entry-test waker and its busy target no longer hang the machine at the instruction budget', async () => {
+    // Found by a stress campaign (seed 6101, run 5377, 12 CPUs); seed 183 is the same shape on 4.
+    const s = {
+      cpus: 4,
+      kernel: { variant: 'final', kdump: true },
+      firmware: { sdei: true },
+      entryTest: { cpus: [1], tasks: 3, wakers: [2], wakeIntervalUs: 1 },
+      triggers: [{ kind: 'poweroff', cpu: 3, atUs: 100 }],
+      limits: { maxInstructions: 3_000_000 },
+    };
+    for (const seed of [183, 234]) {
+      const r = await runScenario(s, { engine: 'sim', seed, scheduler: { kind: 'pct', depth: 2 } });
+      expect(r.outcome, `seed ${seed}`).toBe('poweroff');
+      expect(r.log.map((l) => l.text)).toContain('Power down');
+    }
   });
 });
 

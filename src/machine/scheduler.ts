@@ -10,6 +10,13 @@
  *    runnable CPU runs, and at d-1 random change points the running CPU drops
  *    below all others. EXT: a CPU that has run `maxRun` consecutive quanta is
  *    demoted too, so a CPU that never waits cannot starve the rest forever.
+ *    EXT: and a CPU that has stayed runnable for `maxRun` quanta per runnable
+ *    CPU without running is chosen for one quantum (its priority unchanged).
+ *    The first rule alone let two CPUs starve the rest: a busy one whose run
+ *    of consecutive quanta a higher-priority CPU kept restarting by waking
+ *    every microsecond (an entry-test waker), so it was never demoted. Real
+ *    CPUs all run at once: a CPU that never runs again is not a schedule any
+ *    machine has, and such runs used to end `hung` at the instruction budget.
  * All randomness comes from the scheduler's seeded Rng: the same seed gives the
  * same schedule.
  */
@@ -62,12 +69,18 @@ class PctScheduler implements Scheduler {
   private last = -1;
   private run = 0;
   private readonly maxRun = 256;
+  /** The decision at which each CPU's current runnable stretch began, or it last ran. */
+  private readonly waitingSince: Float64Array;
+  /** The last decision at which each CPU was runnable. */
+  private readonly seenAt: Float64Array;
   quantum: number;
   steps = 0;
   constructor(readonly spec: SchedulerSpec, seed: number, ncpus: number) {
     this.rng = new Rng(seed);
     this.quantum = spec.quantum ?? 16;
     this.prio = new Float64Array(ncpus);
+    this.waitingSince = new Float64Array(ncpus);
+    this.seenAt = new Float64Array(ncpus).fill(-1);
     // Distinct random initial priorities above every demoted value.
     const order = Array.from({ length: ncpus }, (_, i) => i);
     for (let i = order.length - 1; i > 0; i--) {
@@ -87,11 +100,24 @@ class PctScheduler implements Scheduler {
       this.prio[this.last] = --this.lowest;
       this.run = 0;
     }
-    let best = runnable[0]!;
-    for (let i = 1; i < count; i++) {
+    const steps = this.steps;
+    const starveAfter = this.maxRun * count;
+    let best = -1;
+    let starved = -1;
+    let starvedSince = Infinity;
+    for (let i = 0; i < count; i++) {
       const c = runnable[i]!;
-      if (this.prio[c]! > this.prio[best]!) best = c;
+      if (this.seenAt[c] !== steps - 1) this.waitingSince[c] = steps; // a new runnable stretch
+      this.seenAt[c] = steps;
+      if (best < 0 || this.prio[c]! > this.prio[best]!) best = c;
+      const since = this.waitingSince[c]!;
+      if (steps - since > starveAfter && since < starvedSince) {
+        starved = c;
+        starvedSince = since;
+      }
     }
+    if (starved >= 0) best = starved; // the longest-starved CPU, for one quantum
+    this.waitingSince[best] = steps;
     if (best === this.last) this.run++;
     else this.run = 0;
     this.last = best;
