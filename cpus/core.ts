@@ -1422,6 +1422,20 @@ export class CpuCore<Ctx = any> {
     return OP_NONE;
   }
 
+  /**
+   * After a write to an interrupt mask (PSTATE.DAIF or ALLINT, ICC_PMR_EL1):
+   * only a write that `unmasked` something can make an interrupt takeable at
+   * the next boundary; one that only keeps or adds masking cannot (whatever was
+   * signalled and unmasked before was taken then, and a GIC change by another
+   * PE sets ATTN). Perf: so only an unmasking write re-evaluates the GIC,
+   * which spin_lock_irqsave-style code does at every lock. A pending SError or
+   * debug event is re-evaluated anyway, since that evaluation records that it
+   * found them masked (as exception entry does).
+   */
+  private maskChanged(unmasked: boolean): void {
+    if (unmasked || this.serrorEsr >= 0 || this.dbgEsr !== 0) this.recheck = true;
+  }
+
   /** MSR DAIFClr, #imm: may unmask a pending interrupt, taken at the next boundary. */
   daifClr(imm: number): number {
     this.cpu32[this.iPstate] = this.cpu32[this.iPstate]! & ~daifImmToBits(imm);
@@ -1580,14 +1594,18 @@ export class CpuCore<Ctx = any> {
     const i0 = this.i0;
     const f0 = this.f0;
     switch (reg) {
-      case SYS.DAIF:
-        c[this.iPstate] = (c[this.iPstate]! & ~PSR_DAIF) | (v & PSR_DAIF);
-        this.recheck = true;
+      case SYS.DAIF: {
+        const old = c[this.iPstate]!;
+        c[this.iPstate] = (old & ~PSR_DAIF) | (v & PSR_DAIF);
+        this.maskChanged((old & ~v & PSR_DAIF) !== 0);
         break;
-      case SYS.ALLINT:
-        c[this.iPstate] = (c[this.iPstate]! & ~PSR_ALLINT) | (v & PSR_ALLINT);
-        this.recheck = true;
+      }
+      case SYS.ALLINT: {
+        const old = c[this.iPstate]!;
+        c[this.iPstate] = (old & ~PSR_ALLINT) | (v & PSR_ALLINT);
+        this.maskChanged((old & ~v & PSR_ALLINT) !== 0);
         break;
+      }
       case SYS.ELR_EL1: x[f0 + F.ELR_EL1.index] = v; break;
       case SYS.SPSR_EL1: c[i0 + F.SPSR_EL1.index] = v | 0; break;
       case SYS.ESR_EL1: c[i0 + F.ESR_EL1.index] = v | 0; break;
@@ -1599,7 +1617,13 @@ export class CpuCore<Ctx = any> {
       case SYS.SCTLR_EL1: c[i0 + F.SCTLR_EL1.index] = v & 3; this.recheck = true; break;
       case SYS.CNTV_CVAL_EL0: x[f0 + F.CNTV_CVAL.index] = v; this.pollTimer(); break;
       case SYS.CNTV_CTL_EL0: c[i0 + F.CNTV_CTL.index] = v & 3; this.pollTimer(); break;
-      case SYS.ICC_PMR_EL1: this.gic.writePmr(v, ns); this.recheck = true; break;
+      case SYS.ICC_PMR_EL1: {
+        // A PE signals an interrupt whose priority is below (numerically) the PMR: only a higher PMR unmasks.
+        const old = this.gic.readPmr(false);
+        this.gic.writePmr(v, ns);
+        this.maskChanged(this.gic.readPmr(false) > old);
+        break;
+      }
       case SYS.ICC_EOIR1_EL1:
         this.gic.endOfInterrupt(v, GROUP1NS, !ns);
         this.recheck = true;

@@ -94,6 +94,19 @@ describe.each(ENGINES)('machine core, %s engine', (engine) => {
     expect(r.peek64(L.cpu(0, PC.ELR))).toBe(pcAdr + 8);
   });
 
+  it('mask writes that keep or add masking take nothing; the first unmasking MSR DAIF or ICC_PMR_EL1 write takes the pending SGI', async () => {
+    const r = await machineTest('mask-writes', 2, engine);
+    expect(r.outcome).toBe('poweroff');
+    const L = layoutOf(r);
+    const s = L.cpu(0, PC.SCRATCH);
+    expect(r.peek32(s)).toBe(0); // SGI 2 pending under DAIF.I, not taken by masking-only writes
+    expect(r.peek32(s + 4)).toBe(1); // taken after MSR DAIF cleared I
+    // adr at pcA, the MSR at pcA+4: the IRQ is taken before the instruction at pcA+8.
+    expect(r.peek64(s + 24)).toBe(r.peek64(s + 16) + 8);
+    expect(r.peek32(s + 8)).toBe(0); // SGI 3 pending under PMR 0x80, not taken by masking-only PMR writes
+    expect(r.peek32(s + 12)).toBe(1); // taken once PMR = 0xf0
+  });
+
   it('pseudo-NMI priorities: PMR 0xc0 holds an SGI at 0xc0 pending but takes one at 0x80; PMR 0xe0 takes both', async () => {
     const r = await machineTest('pmr', 2, engine);
     expect(r.outcome).toBe('poweroff');

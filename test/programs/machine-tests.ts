@@ -64,6 +64,59 @@ const mask: MainBody = function* (t) {
   }
 };
 
+/**
+ * Mask writes that only keep or add masking take nothing; the first unmasking
+ * write takes the pending interrupt at the next boundary. Through MSR DAIF
+ * (local_irq_restore) and through ICC_PMR_EL1 (pseudo-NMI's irqsave/restore).
+ */
+const maskWrites: MainBody = function* (t) {
+  const c = t.c;
+  if (t.cpu === 0) {
+    const sgi = GICR_BASE + GICR_SGI_OFFSET;
+    const b = t.L.cpu(0, PC.SCRATCH);
+    yield c.strb(sgi + 0x400 + 3, 0xc0); // SGI 3 at 0xc0, for the PMR part
+    yield c.msr(SYS.DAIF, 0x80); // only I set
+    yield c.str(t.L.glob(G.READY), 1);
+    for (;;) {
+      if (((yield c.ldr(sgi + 0x200)) & 4) !== 0) break; // SGI 2 pending
+      yield c.wfi();
+    }
+    yield c.msr(SYS.DAIF, 0x3c0); // D, A, I, F: more masking
+    yield c.msr(SYS.DAIF, 0x80); // the same masking again
+    yield c.nop();
+    yield c.str(b, yield c.ldr(t.L.cpu(0, PC.IRQS)));
+    const pcA = yield c.adr();
+    yield c.msr(SYS.DAIF, 0x40); // clears I (F stays set): SGI 2 is taken before the next instruction
+    yield c.nop();
+    yield c.str(b + 4, yield c.ldr(t.L.cpu(0, PC.IRQS)));
+    yield c.str64(b + 16, pcA);
+    yield c.str64(b + 24, yield c.ldr64(t.L.cpu(0, PC.ELR))); // the SGI 2 exception's ELR
+    // Pseudo-NMI style: PSTATE.I clear, masking by PMR.
+    yield c.msr(SYS.ICC_PMR_EL1, 0x80); // masks 0xc0
+    yield c.msr(SYS.DAIF, 0);
+    yield c.str(t.L.glob(G.READY), 2);
+    for (;;) {
+      if (((yield c.ldr(sgi + 0x200)) & 8) !== 0) break; // SGI 3 pending
+      // Not WFI: an interrupt the PMR masks is not signalled, so it would not wake it (Linux's
+      // pseudo-NMI idle raises the PMR around WFI for this reason).
+      yield c.waitUntil((yield c.now()) + 1000);
+    }
+    yield c.msr(SYS.ICC_PMR_EL1, 0x60); // more masking
+    yield c.msr(SYS.ICC_PMR_EL1, 0x80); // the same masking again
+    yield c.nop();
+    yield c.str(b + 8, yield c.ldr(t.L.cpu(0, PC.COUNTS + 4 * 3)));
+    yield c.msr(SYS.ICC_PMR_EL1, 0xf0); // unmasks 0xc0
+    yield c.nop();
+    yield c.str(b + 12, yield c.ldr(t.L.cpu(0, PC.COUNTS + 4 * 3)));
+    yield* off(t);
+  } else if (t.cpu === 1) {
+    yield* waitWord(t, t.L.glob(G.READY), (v) => v === 1);
+    yield* sendSgi(t, 0, 2);
+    yield* waitWord(t, t.L.glob(G.READY), (v) => v === 2);
+    yield* sendSgi(t, 0, 3);
+  }
+};
+
 /** Pseudo-NMI priorities (reference linux-stop-paths 5.3): PMR 0xc0 masks 0xc0 but not 0x80; PMR 0xe0 passes both. */
 const pmr: MainBody = function* (t) {
   const c = t.c;
@@ -242,7 +295,7 @@ const relay: MainBody = function* (t) {
   yield* finish(t);
 };
 
-const TESTS: Record<string, MainBody> = { 'sgi-all': sgiAll, mask, pmr, group0, nested, null: nullDeref, race, hang, busy, relay };
+const TESTS: Record<string, MainBody> = { 'sgi-all': sgiAll, mask, 'mask-writes': maskWrites, pmr, group0, nested, null: nullDeref, race, hang, busy, relay };
 
 export default function machineTest(opts: TestOptions, geometry: ProgramGeometry): GuestProgram<TCtx> {
   const body = TESTS[opts.test];
