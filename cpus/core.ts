@@ -120,6 +120,13 @@ interface SavedContext {
 const R_LDR = 1, R_STR = 2, R_CAS = 3, R_LDADD = 4, R_LDCLR = 5, R_LDSET = 6, R_SWP = 7,
   R_LDR64 = 8, R_STR64 = 9, R_LDRB = 10, R_STRB = 11, R_STPW = 12;
 const WRITES = [false, false, true, true, true, true, true, true, false, true, false, true, true];
+/**
+ * Not an access: the rest of a run of NOPs (`nops`), retired by the step loop
+ * one boundary at a time without resuming the guest function; `retryA` counts
+ * the NOPs left. It lives in the retry fields, so an exception or a task
+ * switch in the middle saves it with the frame and resumes it.
+ */
+const R_NOPS = 100;
 
 const FRAME = 0;
 const BOUNDARY = 1;
@@ -1256,6 +1263,10 @@ export class CpuCore<Ctx = any> {
 
   private doRetry(): number {
     const op = this.retryOp;
+    if (op === R_NOPS) {
+      if (--this.retryA <= 0) this.retryOp = 0;
+      return OP_NONE;
+    }
     this.retryOp = 0;
     return this.memOp(op, this.retryA, this.retryB, this.retryC);
   }
@@ -1271,6 +1282,20 @@ export class CpuCore<Ctx = any> {
   dmb(): number { return OP_NONE; }
   /** YIELD (cpu_relax). */
   yield_(): number { return OP_NONE; }
+
+  /**
+   * `n` NOPs in a row (a straight run of computation), yielded once: exactly
+   * `n` instructions, each an instruction boundary where an interrupt can be
+   * taken, each advancing the PC, as `for (i < n) yield c.nop()` is. Perf:
+   * the step loop retires them without resuming the guest function (R_NOPS).
+   */
+  nops(n: number): number {
+    if (n > 1) {
+      this.retryOp = R_NOPS;
+      this.retryA = n - 1;
+    }
+    return OP_NONE;
+  }
 
   /** LDR (32-bit). */
   ldr(addr: number): number { return this.memOp(R_LDR, addr, 0, 0); }

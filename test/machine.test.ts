@@ -94,6 +94,29 @@ describe.each(ENGINES)('machine core, %s engine', (engine) => {
     expect(r.peek64(L.cpu(0, PC.ELR))).toBe(pcAdr + 8);
   });
 
+  it('a run of NOPs yielded once is n instructions, each a boundary: an SGI sent into it is taken inside the run', async () => {
+    const r = await machineTest('nop-run', 2, engine, 1, { options: { run: true } });
+    expect(r.outcome).toBe('poweroff');
+    const L = layoutOf(r);
+    const s = L.cpu(0, PC.SCRATCH);
+    const pcA = r.peek64(s);
+    expect(r.peek32(L.cpu(0, PC.IRQS))).toBe(1);
+    const elr = r.peek64(s + 16);
+    if (engine === 'sim') {
+      expect(r.peek32(s + 8)).toBe(1); // taken during the run
+      // Sent 40-odd instructions after READY, the SGI lands inside the 200 NOPs (at pcA+8 .. pcA+4+800).
+      expect(elr).toBeGreaterThan(pcA + 4);
+      expect(elr).toBeLessThan(pcA + 4 + 200 * 4);
+      // And the run is exactly the 200 single NOPs it stands for: the same trace, retired counts and ELR.
+      const loop = await machineTest('nop-run', 2, engine, 1, { options: { run: false } });
+      expect(traceText(r.trace())).toBe(traceText(loop.trace()));
+      expect(r.cpus.map((c) => c.retired)).toEqual(loop.cpus.map((c) => c.retired));
+      expect(loop.peek64(L.cpu(0, PC.SCRATCH + 16))).toBe(elr);
+    } else {
+      expect(elr).toBeGreaterThanOrEqual(pcA); // at the run, inside it or in the wait after it, never before it
+    }
+  });
+
   it('mask writes that keep or add masking take nothing; the first unmasking MSR DAIF or ICC_PMR_EL1 write takes the pending SGI', async () => {
     const r = await machineTest('mask-writes', 2, engine);
     expect(r.outcome).toBe('poweroff');

@@ -50,7 +50,7 @@ export const entry_test_work = guestFn<K>('entry_test_work', function* (k) {
   const flags = yield* local_irq_save(k);
   const w = k.L.pcpu(k.cpu, PCPU.entry_work);
   yield c.str(w, (yield c.ldr(w)) + 1);
-  for (let i = 0; i < 4; i++) yield c.nop();
+  yield c.nops(4);
   yield* local_irq_restore(k, flags);
   return 0;
 }, { size: 24 });

@@ -254,10 +254,10 @@ export const role_task = guestFn<K>('role_task', function* (k) {
     if (plan.workload) {
       const flags = yield* local_irq_save(k);
       yield* spin_lock(k, lock);
-      for (let i = 0; i < 16; i++) yield c.nop();
+      yield c.nops(16);
       yield c.str(lock, 0);
       yield* local_irq_restore(k, flags);
-      for (let i = 0; i < 32; i++) yield c.nop();
+      yield c.nops(32);
       const until = Math.min(next, (yield c.now()) + 20_000);
       c.alarm = until;
       yield c.waitUntil(until); // a short sleep with IRQs enabled

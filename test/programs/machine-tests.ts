@@ -117,6 +117,32 @@ const maskWrites: MainBody = function* (t) {
   }
 };
 
+/**
+ * A run of 200 NOPs with IRQs enabled while CPU 1 sends SGI 1 into it: as one
+ * `nops(200)` (option `run: true`) or as 200 `nop()`s. CPU 0 records the
+ * run's first PC, the IRQ count at the end of the run, and the SGI's ELR.
+ */
+const nopRun: MainBody = function* (t) {
+  const c = t.c;
+  if (t.cpu === 0) {
+    const b = t.L.cpu(0, PC.SCRATCH);
+    yield c.daifClr(2);
+    yield c.str(t.L.glob(G.READY), 1);
+    const pcA = yield c.adr();
+    if (t.opts.run === true) yield c.nops(200);
+    else for (let i = 0; i < 200; i++) yield c.nop();
+    yield c.str64(b, pcA);
+    yield c.str(b + 8, yield c.ldr(t.L.cpu(0, PC.IRQS))); // IRQs taken by the end of the run
+    yield* waitIrqWord(t, t.L.cpu(0, PC.IRQS), (v) => v === 1); // the threads engine may send it later
+    yield c.str64(b + 16, yield c.ldr64(t.L.cpu(0, PC.ELR)));
+    yield* off(t);
+  } else if (t.cpu === 1) {
+    yield* waitWord(t, t.L.glob(G.READY), (v) => v === 1);
+    for (let i = 0; i < 40; i++) yield c.nop();
+    yield* sendSgi(t, 0, 1);
+  }
+};
+
 /** Pseudo-NMI priorities (reference linux-stop-paths 5.3): PMR 0xc0 masks 0xc0 but not 0x80; PMR 0xe0 passes both. */
 const pmr: MainBody = function* (t) {
   const c = t.c;
@@ -295,7 +321,7 @@ const relay: MainBody = function* (t) {
   yield* finish(t);
 };
 
-const TESTS: Record<string, MainBody> = { 'sgi-all': sgiAll, mask, 'mask-writes': maskWrites, pmr, group0, nested, null: nullDeref, race, hang, busy, relay };
+const TESTS: Record<string, MainBody> = { 'sgi-all': sgiAll, mask, 'mask-writes': maskWrites, 'nop-run': nopRun, pmr, group0, nested, null: nullDeref, race, hang, busy, relay };
 
 export default function machineTest(opts: TestOptions, geometry: ProgramGeometry): GuestProgram<TCtx> {
   const body = TESTS[opts.test];
