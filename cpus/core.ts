@@ -521,9 +521,11 @@ export class CpuCore<Ctx = any> {
     if (top >= 1 && this.stack[top]!.bKind === B_EL1 && this.stack[top]!.savedPc + 4 === pc && this.stack[top - 1]!.fn !== null &&
         this.stack[top - 1]!.fn!.base + this.stack[top - 1]!.slot * 4 === pc - 4) {
       // The handler skipped the instruction that raised a synchronous exception (ELR += 4, as
-      // BRK and emulation handlers do): resume after it; a skipped access yields 0.
+      // BRK and emulation handlers do): resume after it; a skipped access yields 0. Inside a run of
+      // NOPs (a breakpoint on one of them) only that NOP is skipped: the rest of the run still executes.
       this.unwindTo(top);
-      this.retryOp = 0;
+      if (this.retryOp === R_NOPS) this.doRetry();
+      else this.retryOp = 0;
       this.ret = 0;
       this.retire();
       return;
@@ -1290,6 +1292,7 @@ export class CpuCore<Ctx = any> {
    * the step loop retires them without resuming the guest function (R_NOPS).
    */
   nops(n: number): number {
+    if (!Number.isInteger(n) || n < 1) throw this.fault(`nops(${n}): the NOP count must be an integer of at least 1`, 'guest-code');
     if (n > 1) {
       this.retryOp = R_NOPS;
       this.retryA = n - 1;

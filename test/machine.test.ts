@@ -117,6 +117,14 @@ describe.each(ENGINES)('machine core, %s engine', (engine) => {
     }
   });
 
+  it('nops(n) with n not a whole number of at least 1 is a guest-code fault, not a silent single NOP', async () => {
+    for (const count of [0, -3, 2.5]) {
+      const r = await machineTest('nop-run', 2, engine, 1, { options: { run: true, count } });
+      expect(r.outcome).toBe('fault');
+      expect(r.fault?.message).toContain(`nops(${count})`);
+    }
+  });
+
   it('mask writes that keep or add masking take nothing; the first unmasking MSR DAIF or ICC_PMR_EL1 write takes the pending SGI', async () => {
     const r = await machineTest('mask-writes', 2, engine);
     expect(r.outcome).toBe('poweroff');

@@ -129,7 +129,7 @@ const nopRun: MainBody = function* (t) {
     yield c.daifClr(2);
     yield c.str(t.L.glob(G.READY), 1);
     const pcA = yield c.adr();
-    if (t.opts.run === true) yield c.nops(200);
+    if (t.opts.run === true) yield c.nops(typeof t.opts.count === 'number' ? t.opts.count : 200);
     else for (let i = 0; i < 200; i++) yield c.nop();
     yield c.str64(b, pcA);
     yield c.str(b + 8, yield c.ldr(t.L.cpu(0, PC.IRQS))); // IRQs taken by the end of the run
