@@ -8,6 +8,8 @@ export interface BenchConfig {
   readonly instructions: number;
   /** Interleaved measurements of each instruction figure (the best is reported). */
   readonly instructionReps: number;
+  /** Loop iterations per instruction-cost measurement (one kind of instruction per loop, sim). */
+  readonly opIterations: number;
   /** SGI latency samples per target state, and bare futex one-way samples per direction. */
   readonly sgiSamples: number;
   /** The SGI and bare series run in this many alternating batches (host load changes hit both alike). */
@@ -75,6 +77,7 @@ export const FULL: BenchConfig = {
   name: 'full',
   instructions: 5_000_000,
   instructionReps: 5,
+  opIterations: 200_000,
   sgiSamples: 2000,
   sgiBatches: 10,
   sgiWarmupRun: 3000,
@@ -101,6 +104,7 @@ export const QUICK: BenchConfig = {
   name: 'quick',
   instructions: 1_000_000,
   instructionReps: 3,
+  opIterations: 30_000,
   sgiSamples: 300,
   sgiBatches: 3,
   sgiWarmupRun: 1000,

@@ -9,10 +9,14 @@
  * clock reads / the guest time between them (guest time follows the host clock
  * at scale 1 while the CPU runs), so worker hand-off is not counted. Each
  * figure is the best of `instructionReps` interleaved repetitions.
+ *
+ * Instruction costs (sim): host ns per retired instruction of a `busy` loop
+ * whose body is one kind of instruction (BUSY_OPS), next to the NOP loop's
+ * in the same repetition: what a run's instruction mix costs, kind by kind.
  */
 import type { BenchConfig } from './config.js';
 import { runBenchProgram, peek64 } from './harness.js';
-import { BG } from './programs/bench-programs.js';
+import { BG, BUSY_OPS, type BusyOp } from './programs/bench-programs.js';
 import { hostNs } from './host.js';
 
 export interface InstructionFigures {
@@ -23,6 +27,10 @@ export interface InstructionFigures {
   readonly ratioThreads: number;
   /** Yields per bare measurement (= NOPs the busy CPU retires). */
   readonly steps: number;
+  /** Sim: host ns per retired instruction of a loop of each kind (best of the repetitions). */
+  readonly opNs: Readonly<Record<BusyOp, number>>;
+  /** Loop iterations per instruction-cost measurement. */
+  readonly opIterations: number;
 }
 
 function* bareGuest(n: number): Generator<number, void, number> {
@@ -50,6 +58,12 @@ export async function simPerSec(n: number): Promise<number> {
   return r.cpus[0]!.retired / (r.hostMs / 1e3);
 }
 
+/** Sim: host ns per retired instruction of a `busy` loop of `n` iterations of `op` (the bring-up's few dozen included). */
+export async function simOpNs(op: BusyOp, n: number): Promise<number> {
+  const { r } = await runBenchProgram('sim', 1, { bench: 'busy', iterations: n, op });
+  return (r.hostMs * 1e6) / r.cpus[0]!.retired;
+}
+
 export async function threadsPerSec(n: number): Promise<number> {
   const { r, L } = await runBenchProgram('threads', 1, { bench: 'busy', iterations: n });
   const ns = peek64(r.shared, L.glob(BG.T_END)) - peek64(r.shared, L.glob(BG.T_START));
@@ -75,5 +89,12 @@ export async function measureInstructions(cfg: BenchConfig): Promise<Instruction
   const b = Math.max(...bare);
   const s = Math.max(...sim);
   const t = Math.max(...thr);
-  return { simPerSec: s, threadsPerSec: t, bareGeneratorPerSec: b, ratioSim: s / b, ratioThreads: t / b, steps: n };
+  // Instruction costs: every kind once per repetition (interleaved, so a burst hits one of each), best of them.
+  const m = cfg.opIterations;
+  const opNs = Object.fromEntries(BUSY_OPS.map((op) => [op, Infinity])) as Record<BusyOp, number>;
+  for (const op of BUSY_OPS) await simOpNs(op, Math.min(m, 20_000)); // JIT of each loop body
+  for (let rep = 0; rep < cfg.instructionReps; rep++) {
+    for (const op of BUSY_OPS) opNs[op] = Math.min(opNs[op], await simOpNs(op, m));
+  }
+  return { simPerSec: s, threadsPerSec: t, bareGeneratorPerSec: b, ratioSim: s / b, ratioThreads: t / b, steps: n, opNs, opIterations: m };
 }

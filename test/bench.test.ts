@@ -16,6 +16,8 @@ import { compareBuilds, renderCompare, parseCompareArgs } from '../dist/bench/co
 import { packageRoot } from '../dist/src/paths.js';
 import type { BenchConfig } from '../dist/bench/config.js';
 import { shutdownThreadsEngine } from '../dist/src/machine/threads.js';
+import { runBenchProgram, peek64 } from '../dist/bench/harness.js';
+import { BUSY_OPS, BPC, type BusyOp } from '../dist/bench/programs/bench-programs.js';
 
 afterAll(async () => {
   await shutdownThreadsEngine();
@@ -25,6 +27,7 @@ const TINY: BenchConfig = {
   name: 'custom',
   instructions: 20_000,
   instructionReps: 1,
+  opIterations: 2_000,
   sgiSamples: 20,
   sgiBatches: 2,
   sgiWarmupRun: 10,
@@ -56,6 +59,23 @@ const REQUIRED = [
   'scalingSummary.simExponent', 'scalingSummary.threadsMaxCpusCompleted',
 ];
 
+describe('instruction-cost loops', () => {
+  // Each row's figure is host time over retired instructions: the loop must retire exactly the
+  // instructions its label names, and do what they do (the memory ops on the scratch word).
+  const PER_ITERATION: Record<BusyOp, number> = {
+    nop: 1, ldr: 1, str: 1, str64: 1, ldadd: 1, call: 2, 'inline-helper': 1, mrs: 1, 'msr-mask': 1, smc: 1, 'pt-regs': 2,
+  };
+  it.each(BUSY_OPS)('%s retires its instructions per iteration, and only them', async (op) => {
+    const base = await runBenchProgram('sim', 1, { bench: 'busy', iterations: 0, op });
+    const { r, L } = await runBenchProgram('sim', 1, { bench: 'busy', iterations: 1000, op });
+    expect(r.outcome).toBe('poweroff');
+    expect(r.cpus[0]!.retired - base.r.cpus[0]!.retired).toBe(1000 * PER_ITERATION[op]);
+    const scratch = L.cpu(0, BPC.SCRATCH);
+    const want = op === 'str' || op === 'str64' ? 999 : op === 'ldadd' ? 1000 : 0;
+    expect(peek64(r.shared, scratch)).toBe(want);
+  });
+});
+
 describe('benchmark suite', () => {
   it('reports every figure as a finite number, prints one table and writes its result files', async () => {
     const r = await runBench({ config: TINY, progress: () => undefined });
@@ -70,6 +90,7 @@ describe('benchmark suite', () => {
     for (const row of rows) {
       for (const k of ['wallMs', 'hostCpuMs', 'rssMb', 'cpus']) expect(Number.isFinite(row[k]), k).toBe(true);
     }
+    for (const op of BUSY_OPS) expect(Number.isFinite(keys.get(`instructions.opNs.${op}`)) && (keys.get(`instructions.opNs.${op}`) as number) > 0, op).toBe(true);
     expect(r.scenarios.simPoolWorkers).toBeGreaterThanOrEqual(1);
     expect(r.scenarios.simPoolRuns).toBeGreaterThanOrEqual(r.scenarios.simPoolWorkers);
     expect(r.targets.length).toBeGreaterThan(0);

@@ -8,7 +8,9 @@
  *
  * Programs (option `bench`):
  *  - `busy`: CPU 0 retires `iterations` NOPs between two clock reads, then
- *    powers the machine off; other CPUs park in WFI.
+ *    powers the machine off; other CPUs park in WFI. With option `op`, the
+ *    loop body is that instruction (or pair) instead of a NOP (BUSY_OPS): the
+ *    per-instruction costs of the bench's instruction-cost rows.
  *  - `sgi-sleep` / `sgi-busy`: CPU 0 sends SGI 1 to CPU 1 `samples` times,
  *    waiting for each handler and then `gapNs` of guest time (spinning, so
  *    guest time follows the host clock and never skips) before the next one.
@@ -28,6 +30,7 @@
 import { guestFn, type Guest, type GuestFunction, type PlacedFn } from '../../cpus/isa.js';
 import { KernelImage } from '../../cpus/image.js';
 import { SYS } from '../../cpus/sysregs.js';
+import { PSR_DAIF } from '../../cpus/pstate.js';
 import type { CpuCore } from '../../cpus/core.js';
 import { RAM_BASE, PAGE_SIZE } from '../../src/machine/memory.js';
 import { bringUpFunctions, waitWord } from '../../src/machine/bare-metal.js';
@@ -61,13 +64,27 @@ export const BPC = {
   /** 64-bit: guest ns at the first instruction of the last handler. */
   HANDLER_AT: 0x00,
   HANDLED: 0x08,
+  /** 64-bit: the word `busy`'s memory ops use. */
+  SCRATCH: 0x10,
 } as const;
 
 export type BenchProgramName = 'busy' | 'sgi-sleep' | 'sgi-busy' | 'wake-all';
 
+/**
+ * Loop bodies of `busy`, each what kernel code executes all the time: a RAM
+ * load and store (32- and 64-bit), an atomic, BL to an empty function and its
+ * RET, an inlined helper of one instruction run with `yield*` (no frame, a
+ * generator per use), MRS and a masking MSR of DAIF, an SMC to the firmware
+ * (PSCI_VERSION), and kernel_entry's pt_regs push with kernel_exit's reload.
+ */
+export const BUSY_OPS = ['nop', 'ldr', 'str', 'str64', 'ldadd', 'call', 'inline-helper', 'mrs', 'msr-mask', 'smc', 'pt-regs'] as const;
+export type BusyOp = (typeof BUSY_OPS)[number];
+
 export interface BenchProgramOptions {
   readonly bench: BenchProgramName;
   readonly iterations?: number;
+  /** `busy`: the loop body (default `nop`). */
+  readonly op?: BusyOp;
   readonly samples?: number;
   readonly gapNs?: number;
   /** `wake-all`: rounds of sleep, harness GO and all-but-self SGI. */
@@ -119,12 +136,36 @@ function* spinWord(t: BCtx, addr: number, pred: (v: number) => boolean): Guest<n
   }
 }
 
+/** The one-instruction helper of op `inline-helper`, as Linux's static inlines are modelled (isa.ts). */
+function* inlineHelper(t: BCtx, addr: number): Guest<number> {
+  return yield t.c.ldr(addr);
+}
+
 const busy = function* (t: BCtx): Guest<void> {
   const c = t.c;
   if (t.cpu !== 0) return;
   const n = t.opts.iterations ?? 1_000_000;
+  const word = t.L.cpu(0, BPC.SCRATCH);
   yield c.str64(t.L.glob(BG.T_START), yield c.now());
-  for (let i = 0; i < n; i++) yield c.nop();
+  switch (t.opts.op ?? 'nop') {
+    case 'nop': for (let i = 0; i < n; i++) yield c.nop(); break;
+    case 'ldr': for (let i = 0; i < n; i++) yield c.ldr(word); break;
+    case 'str': for (let i = 0; i < n; i++) yield c.str(word, i); break;
+    case 'str64': for (let i = 0; i < n; i++) yield c.str64(word, i); break;
+    case 'ldadd': for (let i = 0; i < n; i++) yield c.ldadd(word, 1); break;
+    case 'call': for (let i = 0; i < n; i++) yield c.bl(t.fn.bench_leaf!); break;
+    case 'inline-helper': for (let i = 0; i < n; i++) yield* inlineHelper(t, word); break;
+    case 'mrs': for (let i = 0; i < n; i++) yield c.mrs(SYS.DAIF); break;
+    case 'msr-mask': for (let i = 0; i < n; i++) yield c.msr(SYS.DAIF, PSR_DAIF); break;
+    case 'smc': for (let i = 0; i < n; i++) yield c.smc(PSCI.VERSION); break;
+    case 'pt-regs':
+      for (let i = 0; i < n; i++) {
+        const regs = yield c.saveRegs();
+        yield c.restoreRegs(regs, false);
+      }
+      break;
+    default: throw c.fault(`unknown busy op '${String(t.opts.op)}'`, 'guest-code');
+  }
   yield c.str64(t.L.glob(BG.T_END), yield c.now());
   yield c.smc(PSCI.SYSTEM_OFF);
 };
@@ -209,7 +250,8 @@ function functions(main: (t: BCtx) => Guest<void>): { irq: GuestFunction<BCtx>; 
   }, { size: 32 });
 
   const benchMain = guestFn<BCtx>('bench_main', (t) => main(t), { size: 64 });
-  return { irq, fns: [...bringUpFunctions<BCtx>({ online: BG.ONLINE, main: 'bench_main' }), benchMain] };
+  const leaf = guestFn<BCtx>('bench_leaf', function* () { return 0; }, { size: 4 });
+  return { irq, fns: [...bringUpFunctions<BCtx>({ online: BG.ONLINE, main: 'bench_main' }), benchMain, leaf] };
 }
 
 export default function benchProgram(opts: BenchProgramOptions, geometry: ProgramGeometry): GuestProgram<BCtx> {
