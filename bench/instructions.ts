@@ -53,15 +53,10 @@ export function bareGeneratorPerSec(steps: number): number {
   return retired / ((hostNs() - t0) / 1e9);
 }
 
-export async function simPerSec(n: number): Promise<number> {
-  const { r } = await runBenchProgram('sim', 1, { bench: 'busy', iterations: n });
-  return r.cpus[0]!.retired / (r.hostMs / 1e3);
-}
-
-/** Sim: host ns per retired instruction of a `busy` loop of `n` iterations of `op` (the bring-up's few dozen included). */
-export async function simOpNs(op: BusyOp, n: number): Promise<number> {
+/** Sim: instructions retired per host second by a `busy` loop of `n` iterations of `op` (the bring-up's few dozen included). */
+export async function simPerSec(n: number, op: BusyOp = 'nop'): Promise<number> {
   const { r } = await runBenchProgram('sim', 1, { bench: 'busy', iterations: n, op });
-  return (r.hostMs * 1e6) / r.cpus[0]!.retired;
+  return r.cpus[0]!.retired / (r.hostMs / 1e3);
 }
 
 export async function threadsPerSec(n: number): Promise<number> {
@@ -92,9 +87,9 @@ export async function measureInstructions(cfg: BenchConfig): Promise<Instruction
   // Instruction costs: every kind once per repetition (interleaved, so a burst hits one of each), best of them.
   const m = cfg.opIterations;
   const opNs = Object.fromEntries(BUSY_OPS.map((op) => [op, Infinity])) as Record<BusyOp, number>;
-  for (const op of BUSY_OPS) await simOpNs(op, Math.min(m, 20_000)); // JIT of each loop body
+  for (const op of BUSY_OPS) await simPerSec(Math.min(m, 20_000), op); // JIT of each loop body
   for (let rep = 0; rep < cfg.instructionReps; rep++) {
-    for (const op of BUSY_OPS) opNs[op] = Math.min(opNs[op], await simOpNs(op, m));
+    for (const op of BUSY_OPS) opNs[op] = Math.min(opNs[op], 1e9 / (await simPerSec(m, op)));
   }
   return { simPerSec: s, threadsPerSec: t, bareGeneratorPerSec: b, ratioSim: s / b, ratioThreads: t / b, steps: n, opNs, opIterations: m };
 }

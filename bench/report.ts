@@ -7,6 +7,7 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { InstructionFigures } from './instructions.js';
+import { BUSY_OPS, BUSY_OP_LABELS } from './programs/bench-programs.js';
 import type { SgiFigures } from './sgi.js';
 import type { WakeFigures, IdleFigures } from './wake.js';
 import type { ScenarioFigures, ScalingRow } from './scenarios.js';
@@ -83,20 +84,6 @@ function verdict(r: BenchReport, id: string): string {
   return c ? (c.holds ? 'holds' : 'MISSED') : '';
 }
 
-/** What each instruction-cost row's loop body is (bench/programs/bench-programs.ts BUSY_OPS). */
-const OP_LABELS: Record<string, string> = {
-  ldr: 'LDR (32-bit, RAM)',
-  str: 'STR (32-bit, RAM)',
-  str64: 'STR (64-bit, RAM)',
-  ldadd: 'LDADD',
-  call: 'BL to an empty function, and its RET',
-  'inline-helper': 'an LDR in an inlined helper (yield*)',
-  mrs: 'MRS DAIF',
-  'msr-mask': 'MSR DAIF, masking',
-  smc: 'SMC PSCI_VERSION (EL3 and back)',
-  'pt-regs': 'pt_regs push, and its reload (kernel_entry/exit)',
-};
-
 /** The one table. */
 export function renderTable(r: BenchReport): string {
   const rows: string[][] = [];
@@ -107,8 +94,8 @@ export function renderTable(r: BenchReport): string {
   row('instructions/s, sim, 1 busy CPU', fmt(I.simPerSec), `bare generator loop ${fmt(I.bareGeneratorPerSec)}`, fmt(I.ratioSim), '>= 0.5', verdict(r, 'instructions.ratioSim'));
   row('instructions/s, threads, 1 busy CPU', fmt(I.threadsPerSec), `bare generator loop ${fmt(I.bareGeneratorPerSec)}`, fmt(I.ratioThreads), '>= 0.5', verdict(r, 'instructions.ratioThreads'));
   row(`host ns per instruction, sim, in a loop of one kind (${fmt(I.opIterations)} iterations): NOP`, `${fmt(I.opNs.nop)} ns`, '-', '-', '-', '');
-  for (const [op, ns] of Object.entries(I.opNs)) {
-    if (op !== 'nop') row(`  ${OP_LABELS[op] ?? op}`, `${fmt(ns)} ns`, `NOP ${fmt(I.opNs.nop)} ns`, fmt(ns / I.opNs.nop), '-', '');
+  for (const op of BUSY_OPS) {
+    if (op !== 'nop') row(`  ${BUSY_OP_LABELS[op]}`, `${fmt(I.opNs[op])} ns`, `NOP ${fmt(I.opNs.nop)} ns`, fmt(I.opNs[op] / I.opNs.nop), '-', '');
   }
   const S = r.sgi;
   row(`SGI to a CPU asleep in WFI, median / p99 (${S.samples} samples)`, `${fmt(S.sleepingMedianUs)} / ${fmt(S.sleepingP99Us)} us`,

@@ -77,8 +77,21 @@ export type BenchProgramName = 'busy' | 'sgi-sleep' | 'sgi-busy' | 'wake-all';
  * generator per use), MRS and a masking MSR of DAIF, an SMC to the firmware
  * (PSCI_VERSION), and kernel_entry's pt_regs push with kernel_exit's reload.
  */
-export const BUSY_OPS = ['nop', 'ldr', 'str', 'str64', 'ldadd', 'call', 'inline-helper', 'mrs', 'msr-mask', 'smc', 'pt-regs'] as const;
-export type BusyOp = (typeof BUSY_OPS)[number];
+export const BUSY_OP_LABELS = {
+  nop: 'NOP',
+  ldr: 'LDR (32-bit, RAM)',
+  str: 'STR (32-bit, RAM)',
+  str64: 'STR (64-bit, RAM)',
+  ldadd: 'LDADD',
+  call: 'BL to an empty function, and its RET',
+  'inline-helper': 'an LDR in an inlined helper (yield*)',
+  mrs: 'MRS DAIF',
+  'msr-mask': 'MSR DAIF, masking',
+  smc: 'SMC PSCI_VERSION (EL3 and back)',
+  'pt-regs': 'pt_regs push, and its reload (kernel_entry/exit)',
+} as const;
+export type BusyOp = keyof typeof BUSY_OP_LABELS;
+export const BUSY_OPS = Object.keys(BUSY_OP_LABELS) as readonly BusyOp[];
 
 export interface BenchProgramOptions {
   readonly bench: BenchProgramName;
