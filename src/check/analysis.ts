@@ -168,19 +168,39 @@ export function analyse(r: MachineResult, program: KernelProgram): RunFacts {
   const n = r.shared.ncpus;
   const { rows, start, end, droppedMachine } = traceTable(r);
   const W = TRACE_RECORD_F64;
+  const endTime = r.guestTimeNs;
   let crashStopTime = Infinity;
   const panicWinners: RunFacts['panicWinners'] = [];
+  // Per ring (as TraceTable's start and end): the records later than the end of the run, and the
+  // distinct times among them (consecutive records of one time count once). Perf: channel 0's are
+  // counted in this pass, which the crash-stop time needs before the per-CPU pass, not in a third.
+  const after = new Float64Array(2 * n);
+  const instants = new Float64Array(2 * n);
   for (let cpu = 0; cpu < n; cpu++) {
+    let prevTime = NaN;
     for (let o = start[2 * cpu]!; o < end[2 * cpu]!; o += W) {
       const kind = rows[o + REC.KIND];
       const a = rows[o + REC.A];
       const time = rows[o + REC.TIME]!;
       if (kind === T.MARK && a === MARK_CRASH_STOP && time < crashStopTime) crashStopTime = time;
       if (kind === T.PANIC && a === 1) panicWinners.push({ cpu, time });
+      if (time > endTime) {
+        after[2 * cpu]++;
+        if (time !== prevTime) instants[2 * cpu]++;
+      }
+      prevTime = time;
+    }
+    prevTime = NaN;
+    for (let o = start[2 * cpu + 1]!; o < end[2 * cpu + 1]!; o += W) {
+      const time = rows[o + REC.TIME]!;
+      if (time > endTime) {
+        after[2 * cpu + 1]++;
+        if (time !== prevTime) instants[2 * cpu + 1]++;
+      }
+      prevTime = time;
     }
   }
   panicWinners.sort((a, b) => a.time - b.time);
-  const endTime = r.guestTimeNs;
   const cpus: CpuFacts[] = [];
   let stopReturned: RunFacts['stopReturned'] = null;
   const { stopFnIds, sendStopId } = stopFunctions(image);
@@ -194,21 +214,16 @@ export function analyse(r: MachineResult, program: KernelProgram): RunFacts {
       for (let i = 0; i < depth; i++) if (stack[i]!.kind === 'irq' && STOP_IPIS.has(stack[i]!.intid as 2 | 3)) return true;
       return false;
     };
-    // Both channels: the records after the end, the time of the CPU's last record (the newer of the channels' last).
+    // Both channels: the records after the end, the time of the CPU's last record (the last of the
+    // channel whose last record is the newer: sequence numbers grow along each channel).
+    facts.eventsAfterEnd = after[2 * cpu]! + after[2 * cpu + 1]!;
+    facts.instantsAfterEnd = instants[2 * cpu]! + instants[2 * cpu + 1]!;
     let lastSeq = -1;
     for (let x = 2 * cpu; x < 2 * cpu + 2; x++) {
-      let prevTime = NaN;
-      for (let o = start[x]!; o < end[x]!; o += W) {
-        const time = rows[o + REC.TIME]!;
-        if (time > endTime) {
-          facts.eventsAfterEnd++;
-          if (time !== prevTime) facts.instantsAfterEnd++;
-        }
-        prevTime = time;
-        if (rows[o + REC.SEQ]! > lastSeq) {
-          lastSeq = rows[o + REC.SEQ]!;
-          facts.lastEventTime = rows[o + REC.TIME]!;
-        }
+      const o = end[x]! - W;
+      if (o >= start[x]! && rows[o + REC.SEQ]! > lastSeq) {
+        lastSeq = rows[o + REC.SEQ]!;
+        facts.lastEventTime = rows[o + REC.TIME]!;
       }
     }
     for (let o = start[2 * cpu]!; o < end[2 * cpu]!; o += W) {

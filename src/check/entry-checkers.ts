@@ -95,9 +95,10 @@ export const ENTRY_ORDER_RULES: readonly OrderRule[] = [
 // Trace-based checking (pure)
 // =====================================================================
 
+/** A routine begun and not yet ended; pooled by checkEntryRows (one per routine in flight, not per routine). */
 interface OpenPath {
-  readonly path: number;
-  readonly time: number;
+  path: number;
+  time: number;
   readonly classes: StepClass[];
 }
 
@@ -168,31 +169,33 @@ function checkEntryRows(rows: Float64Array, cpus: readonly CpuRows[], rules: rea
   const out: Violation[] = [];
   const byPath = new Map<number, OrderRule>();
   for (const r of rules) byPath.set(r.path, r);
+  // Perf: an ended routine's record goes back to `free` (a run begins about a hundred routines, and
+  // at most a few are open at once); the per-task stacks and the reported set are made on first need.
+  const free: OpenPath[] = [];
+  let reported: Set<string> | null = null;
+  const once = (key: string, v: Violation): void => {
+    if (reported === null) reported = new Set();
+    else if (reported.has(key)) return;
+    reported.add(key);
+    out.push(v);
+  };
   for (const { cpu, from, to } of cpus) {
-    const stacks = new Map<number, OpenPath[]>();
-    const stackOf = (p: number): OpenPath[] => {
-      let s = stacks.get(p);
-      if (!s) stacks.set(p, (s = []));
-      return s;
-    };
-    let pid = -1;
-    let stack = stackOf(pid);
+    reported = null;
+    let stacks: Map<number, OpenPath[]> | null = null;
+    let stack: OpenPath[] = [];
     let rcu: number | null = null; // context tracking nesting - 1 (watching while >= 0), unknown until an RCU step
     let nmiDepth = 0;
-    const reported = new Set<string>();
-    const once = (key: string, v: Violation): void => {
-      if (reported.has(key)) return;
-      reported.add(key);
-      out.push(v);
-    };
     for (let o = from; o < to; o += W) {
       const kind = rows[o + REC.KIND];
       const a = rows[o + REC.A]!;
       const b = rows[o + REC.B]!;
       const time = rows[o + REC.TIME]!;
       if (kind === T.SCHED_SWITCH) {
-        pid = b;
-        stack = stackOf(pid);
+        // Open routines are kept per task: the one switched out resumes its own when it runs again.
+        if (stacks === null) stacks = new Map([[-1, stack]]);
+        let s = stacks.get(b);
+        if (!s) stacks.set(b, (s = []));
+        stack = s;
         continue;
       }
       if (kind === T.SCHED_SAMPLE) {
@@ -206,7 +209,14 @@ function checkEntryRows(rows: Float64Array, cpus: readonly CpuRows[], rules: rea
       const info = STEP_INFO[a];
       if (!info) continue;
       if (a === STEP.PATH_BEGIN) {
-        stack.push({ path: b, time, classes: [] });
+        const p = free.pop();
+        if (p) {
+          p.path = b;
+          p.time = time;
+          stack.push(p);
+        } else {
+          stack.push({ path: b, time, classes: [] });
+        }
         continue;
       }
       if (a === STEP.PATH_END) {
@@ -223,6 +233,8 @@ function checkEntryRows(rows: Float64Array, cpus: readonly CpuRows[], rules: rea
             });
           }
         }
+        top.classes.length = 0;
+        free.push(top);
         continue;
       }
       if (info.cls === 'rcu' && info.rcu !== undefined) rcu = b;
@@ -313,6 +325,23 @@ export function readObservations(m: MachineResult, program: KernelProgram, cpu: 
   };
 }
 
+/** An observation area nothing wrote (every word zero), as readObservations reads it. */
+const ZERO_OBSERVATIONS: EntryObservations = deepFreeze({
+  p1: { count: 0, time: 0, pid: 0, where: 0, pstate: 0 },
+  p2: { count: 0, time: 0, pid: 0, pstate: 0 },
+  preemptIrq: 0, preemptSync: 0, switches: 0,
+  bp: { ignored: 0, ignoredTime: 0, taken: 0, takenAfter: 0 },
+  wp: { ignored: 0, ignoredTime: 0, taken: 0, takenAfter: 0 },
+  serror: { injected: 0, injectTime: 0, blocked: 0, blockedTime: 0, taken: 0, takenTime: 0 },
+  latency: { inband: { n: 0, sum: 0, max: 0 }, oob: { n: 0, sum: 0, max: 0 } },
+  epilogues: { irq: 0, sync: 0, fastExit: 0, bad: 0, badTime: 0, badWhat: 0 },
+});
+
+function deepFreeze<T extends object>(o: T): T {
+  for (const v of Object.values(o)) if (typeof v === 'object' && v !== null) deepFreeze(v as object);
+  return Object.freeze(o);
+}
+
 const observationCache = new WeakMap<MachineResult, readonly EntryObservations[]>();
 
 /** Every CPU's observations, read once per run (four checkers and the result's statistics read them). */
@@ -320,7 +349,14 @@ function allObservations(m: MachineResult, program: KernelProgram): readonly Ent
   let obs = observationCache.get(m);
   if (!obs) {
     const read: EntryObservations[] = [];
-    for (let cpu = 0; cpu < m.shared.ncpus; cpu++) read.push(readObservations(m, program, cpu));
+    for (let cpu = 0; cpu < m.shared.ncpus; cpu++) {
+      // Perf: outside the entry test and the pipeline nothing writes the area; an all-zero one
+      // reads as the shared ZERO_OBSERVATIONS rather than ten fresh objects per CPU.
+      const w = ramWords(m, program.layout.pcpu(cpu, PCPU.obs), OBS.BYTES);
+      let zero = true;
+      for (let i = 0; i < w.length && zero; i++) zero = w[i] === 0;
+      read.push(zero ? ZERO_OBSERVATIONS : readObservations(m, program, cpu));
+    }
     observationCache.set(m, (obs = read));
   }
   return obs;

@@ -23,6 +23,9 @@ export function ramBytes(r: MachineResult, addr: number, bytes: number): Uint8Ar
 /** `bytes` bytes of guest RAM at `addr` as Latin-1 text (one character per byte: how printk stores it). */
 export function ramLatin1(r: MachineResult, addr: number, bytes: number): string {
   const b = ramBytes(r, addr, bytes);
+  // Perf: a log line is short; String.fromCharCode over the bytes skips the Buffer object and the
+  // native call that Buffer#toString('latin1') makes (about 2 us a line in a run's analysis).
+  if (b.length <= 1024) return String.fromCharCode.apply(null, b as unknown as number[]);
   return Buffer.from(b.buffer, b.byteOffset, b.length).toString('latin1');
 }
 
