@@ -10,6 +10,12 @@ export interface BenchConfig {
   readonly instructionReps: number;
   /** Loop iterations per instruction-cost measurement (one kind of instruction per loop, sim). */
   readonly opIterations: number;
+  /**
+   * The cold-code limit (cold-generators.ts): distinct generator functions, yields per function,
+   * measured rounds over all of them per repetition (instructionReps), and unmeasured rounds first
+   * (every function optimised: 400 functions of 10 yields settle within 200 rounds here).
+   */
+  readonly cold: { readonly functions: number; readonly steps: number; readonly rounds: number; readonly warmRounds: number };
   /** SGI latency samples per target state, and bare futex one-way samples per direction. */
   readonly sgiSamples: number;
   /** The SGI and bare series run in this many alternating batches (host load changes hit both alike). */
@@ -78,6 +84,7 @@ export const FULL: BenchConfig = {
   instructions: 5_000_000,
   instructionReps: 5,
   opIterations: 200_000,
+  cold: { functions: 400, steps: 10, rounds: 100, warmRounds: 300 },
   sgiSamples: 2000,
   sgiBatches: 10,
   sgiWarmupRun: 3000,
@@ -105,6 +112,7 @@ export const QUICK: BenchConfig = {
   instructions: 1_000_000,
   instructionReps: 3,
   opIterations: 30_000,
+  cold: { functions: 400, steps: 10, rounds: 30, warmRounds: 200 },
   sgiSamples: 300,
   sgiBatches: 3,
   sgiWarmupRun: 1000,

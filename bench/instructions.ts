@@ -13,11 +13,15 @@
  * Instruction costs (sim): host ns per retired instruction of a `busy` loop
  * whose body is one kind of instruction (BUSY_OPS), next to the NOP loop's
  * in the same repetition: what a run's instruction mix costs, kind by kind.
+ *
+ * The cold-code limit (cold-generators.ts): the bare loop spread over many
+ * distinct generator functions, next to the same loop over one.
  */
 import type { BenchConfig } from './config.js';
 import { runBenchProgram, peek64 } from './harness.js';
 import { BG, BUSY_OPS, type BusyOp } from './programs/bench-programs.js';
 import { hostNs } from './host.js';
+import { measureColdGenerators, type ColdGeneratorFigures } from './cold-generators.js';
 
 export interface InstructionFigures {
   readonly simPerSec: number;
@@ -31,6 +35,8 @@ export interface InstructionFigures {
   readonly opNs: Readonly<Record<BusyOp, number>>;
   /** Loop iterations per instruction-cost measurement. */
   readonly opIterations: number;
+  /** The bare generator loop over many distinct functions (cold code) and over one (cold-generators.ts). */
+  readonly cold: ColdGeneratorFigures;
 }
 
 function* bareGuest(n: number): Generator<number, void, number> {
@@ -91,5 +97,7 @@ export async function measureInstructions(cfg: BenchConfig): Promise<Instruction
   for (let rep = 0; rep < cfg.instructionReps; rep++) {
     for (const op of BUSY_OPS) opNs[op] = Math.min(opNs[op], 1e9 / (await simPerSec(m, op)));
   }
-  return { simPerSec: s, threadsPerSec: t, bareGeneratorPerSec: b, ratioSim: s / b, ratioThreads: t / b, steps: n, opNs, opIterations: m };
+  const C = cfg.cold;
+  const cold = measureColdGenerators(C.functions, C.steps, C.rounds, C.warmRounds, cfg.instructionReps);
+  return { simPerSec: s, threadsPerSec: t, bareGeneratorPerSec: b, ratioSim: s / b, ratioThreads: t / b, steps: n, opNs, opIterations: m, cold };
 }

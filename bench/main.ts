@@ -11,7 +11,8 @@
  * --soak runs soak.ts instead of the suite (100,000 sim and 5,000 threads
  * runs by default; exit 1 if memory grew more than 10% after warm-up).
  *
- * Families: instructions.ts (busy CPU vs bare generator loop), sgi.ts (SGI
+ * Families: instructions.ts (busy CPU vs bare generator loop; with
+ * cold-generators.ts, the bare loop over many distinct functions), sgi.ts (SGI
  * latency vs bare futex), wake.ts (64 sleeping CPUs: wake-all and idle CPU),
  * scenarios.ts (panic + stop + kdump throughput and scaling). Results are also
  * written to bench/results/<date>-<commit>[-quick][-N].{json,txt} (-2, -3, ... for later runs of a commit that day).
@@ -81,7 +82,7 @@ export async function runBench(o: BenchOptions = {}): Promise<BenchReport> {
   const thrScenarios = await step('scenario throughput, threads', () => measureScenarioEngine(cfg, 'threads', instructions.threadsPerSec));
   const thrScaling = await step('scaling, threads', () => measureScaling(cfg, 'threads'));
   const { wake, idle } = await step(`wake ${cfg.wakeCpus} / idle`, () => measureWake(cfg));
-  const scenarios = combineScenarios(cfg, simScenarios, thrScenarios, simPool);
+  const scenarios = combineScenarios(cfg, simScenarios, thrScenarios, simPool, instructions.cold.coldNs);
   const scaling = [...simScaling, ...thrScaling];
   const expFrom = cfg.scaling.sim.filter((n) => n >= 32).length >= 2 ? 32 : Math.min(...cfg.scaling.sim);
   const threadsWanted = Math.max(...cfg.scaling.threads);

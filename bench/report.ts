@@ -97,6 +97,9 @@ export function renderTable(r: BenchReport): string {
   for (const op of BUSY_OPS) {
     if (op !== 'nop') row(`  ${BUSY_OP_LABELS[op]}`, `${fmt(I.opNs[op])} ns`, `NOP ${fmt(I.opNs.nop)} ns`, fmt(I.opNs[op] / I.opNs.nop), '-', '');
   }
+  const G0 = I.cold;
+  row(`bare generator step over ${G0.functions} distinct functions of ${G0.steps} yields (cold code)`, `${fmt(G0.coldNs)} ns`,
+    `over one such function ${fmt(G0.hotNs)} ns`, fmt(G0.coldNs / G0.hotNs), '-', '');
   const S = r.sgi;
   row(`SGI to a CPU asleep in WFI, median / p99 (${S.samples} samples)`, `${fmt(S.sleepingMedianUs)} / ${fmt(S.sleepingP99Us)} us`,
     `futex one-way ${fmt(S.bareFutexOneWayUs)} / ${fmt(S.bareFutexP99Us)} us`, fmt(S.ratioSleeping), '<= 1.5', verdict(r, 'sgi.ratioSleeping'));
@@ -113,6 +116,8 @@ export function renderTable(r: BenchReport): string {
     `${fmt(C.simInstructionsPerRun)} instr at busy rate: ${fmt(C.simLimitPerSec)}/s`, fmt(C.ratioSim), '>= 1000', verdict(r, 'scenarios.simPerSec'));
   row(`scenario runs/s, threads, ${C.cpus} CPUs (${C.threadsRuns} runs${win})`, `${fmt(C.threadsPerSec)} (${fmt(C.threadsPerCpuSec)} per CPU-s)`,
     `${fmt(C.threadsInstructionsPerRun)} instr at busy rate: ${fmt(C.threadsLimitPerSec)}/s`, fmt(C.ratioThreads), '>= 100', verdict(r, 'scenarios.threadsPerSec'));
+  row('  sim, against its instructions as cold generator steps', fmt(C.simPerSec),
+    `${fmt(C.simInstructionsPerRun)} steps at ${fmt(G0.coldNs)} ns: ${fmt(C.simColdLimitPerSec)}/s`, fmt(C.ratioSimCold), '-', '');
   if (C.windows > 1) row('  the same, mean over all windows: sim / threads', `${fmt(C.simPerSecMean)} / ${fmt(C.threadsPerSecMean)}`, '-', '-', '-', '');
   row(`  sim through the stress pool (${C.simPoolWorkers} workers, ${C.simPoolRuns} runs${win}), mean`, `${fmt(C.simPoolPerSec)}, mean ${fmt(C.simPoolPerSecMean)}`,
     `one engine thread ${fmt(C.simPerSec)}/s`, fmt(C.simPoolPerSec / C.simPerSec), '-', '');

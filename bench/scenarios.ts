@@ -59,6 +59,13 @@ export interface ScenarioFigures {
   readonly threadsLimitPerSec: number;
   readonly ratioSim: number;
   readonly ratioThreads: number;
+  /**
+   * Runs per second if a sim run cost only its instructions as cold generator steps (the
+   * instructions family's cold figure: the bare loop over many distinct generator functions),
+   * and simPerSec over it: the floor of a generator-per-function guest on this host.
+   */
+  readonly simColdLimitPerSec: number;
+  readonly ratioSimCold: number;
   /** Guest time one run covers (the 1 s rung is in it), ms. */
   readonly guestMsPerRun: number;
   readonly simRuns: number;
@@ -208,7 +215,9 @@ export async function poolRunsPerSec(
   }
 }
 
-export function combineScenarios(cfg: BenchConfig, sim: EngineScenarioFigures, thr: EngineScenarioFigures, pool: PoolFigures): ScenarioFigures {
+/** `coldStepNs`: the instructions family's cold generator step (ns), the price of simColdLimitPerSec. */
+export function combineScenarios(cfg: BenchConfig, sim: EngineScenarioFigures, thr: EngineScenarioFigures, pool: PoolFigures, coldStepNs: number): ScenarioFigures {
+  const coldLimit = 1e9 / (sim.instructionsPerRun * coldStepNs);
   return {
     cpus: cfg.scenarioCpus,
     simPerSec: sim.perSec,
@@ -228,6 +237,8 @@ export function combineScenarios(cfg: BenchConfig, sim: EngineScenarioFigures, t
     threadsLimitPerSec: thr.limitPerSec,
     ratioSim: sim.perSec / sim.limitPerSec,
     ratioThreads: thr.perSec / thr.limitPerSec,
+    simColdLimitPerSec: coldLimit,
+    ratioSimCold: sim.perSec / coldLimit,
     guestMsPerRun: sim.guestMs,
     simRuns: sim.runs,
     threadsRuns: thr.runs,

@@ -18,6 +18,7 @@ import type { BenchConfig } from '../dist/bench/config.js';
 import { shutdownThreadsEngine } from '../dist/src/machine/threads.js';
 import { runBenchProgram, peek64 } from '../dist/bench/harness.js';
 import { BUSY_OPS, BPC, type BusyOp } from '../dist/bench/programs/bench-programs.js';
+import { makeStepFunctions, stepNs } from '../dist/bench/cold-generators.js';
 
 afterAll(async () => {
   await shutdownThreadsEngine();
@@ -28,6 +29,7 @@ const TINY: BenchConfig = {
   instructions: 20_000,
   instructionReps: 1,
   opIterations: 2_000,
+  cold: { functions: 6, steps: 3, rounds: 2, warmRounds: 1 },
   sgiSamples: 20,
   sgiBatches: 2,
   sgiWarmupRun: 10,
@@ -55,7 +57,8 @@ const REQUIRED = [
   'sgi.sleepingMedianUs', 'sgi.sleepingP99Us', 'sgi.busyMedianUs', 'sgi.busyP99Us', 'sgi.bareFutexOneWayUs', 'sgi.ratioSleeping', 'sgi.bareSpinOneWayUs', 'sgi.ratioBusy',
   'wake.allHandlersUs', 'wake.bareFanoutUs', 'wake.ratio',
   'idle.hostCpuPercent',
-  'scenarios.simPerSec', 'scenarios.threadsPerSec', 'scenarios.simPoolPerSec', 'scenarios.simPoolWorkers',
+  'instructions.cold.coldNs', 'instructions.cold.hotNs',
+  'scenarios.simPerSec', 'scenarios.threadsPerSec', 'scenarios.simPoolPerSec', 'scenarios.simPoolWorkers', 'scenarios.simColdLimitPerSec', 'scenarios.ratioSimCold',
   'scalingSummary.simExponent', 'scalingSummary.threadsMaxCpusCompleted',
 ];
 
@@ -73,6 +76,28 @@ describe('instruction-cost loops', () => {
     const scratch = L.cpu(0, BPC.SCRATCH);
     const want = op === 'str' || op === 'str64' ? 999 : op === 'ldadd' ? 1000 : 0;
     expect(peek64(r.shared, scratch)).toBe(want);
+  });
+});
+
+describe('cold-code limit (bench/cold-generators.ts)', () => {
+  it('makes distinct generator functions that each yield exactly their steps and fold what is sent back', () => {
+    const fns = makeStepFunctions(3, 4);
+    expect(new Set(fns).size).toBe(3);
+    fns.forEach((f, i) => {
+      const s = { a: 10, v: 0 };
+      const g = f(s);
+      const yielded: number[] = [];
+      let sent = 0;
+      for (let r = g.next(0); !r.done; r = g.next(++sent)) yielded.push(r.value);
+      // Each function yields its own constants, one per step, and returns s.a plus everything sent.
+      expect(yielded).toEqual([0, 1, 2, 3].map((j) => i * 4 + j));
+      expect(s.v).toBe(10 + 1 + 2 + 3 + 4);
+    });
+  });
+
+  it('times a step of a loop over the functions as host ns over the steps taken', () => {
+    const ns = stepNs(makeStepFunctions(5, 2), 3);
+    expect(Number.isFinite(ns) && ns > 0).toBe(true);
   });
 });
 
@@ -97,6 +122,8 @@ describe('benchmark suite', () => {
     const table = renderTable(r);
     expect(table).toContain('instructions/s, sim');
     expect(table).toContain('SGI to a CPU asleep');
+    expect(table).toContain('bare generator step over 6 distinct functions of 3 yields (cold code)');
+    expect(r.scenarios.simColdLimitPerSec).toBeCloseTo(1e9 / (r.scenarios.simInstructionsPerRun * r.instructions.cold.coldNs), 6);
     expect(table).toContain('scaling threads 2 CPUs');
     const dir = mkdtempSync(join(tmpdir(), 'smpstop-bench-'));
     try {
