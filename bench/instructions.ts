@@ -71,7 +71,7 @@ export async function threadsPerSec(n: number): Promise<number> {
   return n / (ns / 1e9);
 }
 
-export async function measureInstructions(cfg: BenchConfig): Promise<InstructionFigures> {
+export async function measureInstructions(cfg: BenchConfig): Promise<Omit<InstructionFigures, 'cold'>> {
   const n = cfg.instructions;
   // Warm-up: JIT of the core's loop, the bare loop, and the worker pool.
   bareGeneratorPerSec(Math.min(n, 200_000));
@@ -97,7 +97,14 @@ export async function measureInstructions(cfg: BenchConfig): Promise<Instruction
   for (let rep = 0; rep < cfg.instructionReps; rep++) {
     for (const op of BUSY_OPS) opNs[op] = Math.min(opNs[op], 1e9 / (await simPerSec(m, op)));
   }
+  return { simPerSec: s, threadsPerSec: t, bareGeneratorPerSec: b, ratioSim: s / b, ratioThreads: t / b, steps: n, opNs, opIterations: m };
+}
+
+/**
+ * The cold-code figures (cold-generators.ts), best of `instructionReps`. The suite measures them
+ * after every sim figure, so that the hundreds of functions they compile cannot touch those.
+ */
+export function measureCold(cfg: BenchConfig): ColdGeneratorFigures {
   const C = cfg.cold;
-  const cold = measureColdGenerators(C.functions, C.steps, C.rounds, C.warmRounds, cfg.instructionReps);
-  return { simPerSec: s, threadsPerSec: t, bareGeneratorPerSec: b, ratioSim: s / b, ratioThreads: t / b, steps: n, opNs, opIterations: m, cold };
+  return measureColdGenerators(C.functions, C.steps, C.rounds, C.warmRounds, cfg.instructionReps);
 }

@@ -22,7 +22,7 @@ import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { FULL, QUICK, type BenchConfig } from './config.js';
-import { measureInstructions } from './instructions.js';
+import { measureInstructions, measureCold } from './instructions.js';
 import { measureSgi } from './sgi.js';
 import { measureWake } from './wake.js';
 import { measureScenarioEngine, combineScenarios, measureScaling, growthExponent, poolRunsPerSec, stepExponents } from './scenarios.js';
@@ -73,13 +73,15 @@ export async function runBench(o: BenchOptions = {}): Promise<BenchReport> {
   };
   // Order: single-thread figures first; then threads-engine ones with the worker pool growing
   // (2, 8, 32, 64 workers), so each scaling row's RSS includes the warm pool its size needs, no more.
-  const instructions = await step('instructions', () => measureInstructions(cfg));
-  const simScenarios = await step('scenario throughput, sim', () => measureScenarioEngine(cfg, 'sim', instructions.simPerSec));
+  const instructionsHot = await step('instructions', () => measureInstructions(cfg));
+  const simScenarios = await step('scenario throughput, sim', () => measureScenarioEngine(cfg, 'sim', instructionsHot.simPerSec));
   const simPool = await step('scenario throughput, sim stress pool', () => poolRunsPerSec(cfg.scenarioCpus, defaultJobs(), cfg.scenarioSeconds.sim,
     { seconds: cfg.scenarioWarmSeconds.sim }, cfg.scenarioWindows));
   const simScaling = await step('scaling, sim', () => measureScaling(cfg, 'sim'));
+  const cold = await step('cold generator code', async () => measureCold(cfg));
+  const instructions = { ...instructionsHot, cold };
   const sgi = await step('sgi latency', () => measureSgi(cfg));
-  const thrScenarios = await step('scenario throughput, threads', () => measureScenarioEngine(cfg, 'threads', instructions.threadsPerSec));
+  const thrScenarios = await step('scenario throughput, threads', () => measureScenarioEngine(cfg, 'threads', instructionsHot.threadsPerSec));
   const thrScaling = await step('scaling, threads', () => measureScaling(cfg, 'threads'));
   const { wake, idle } = await step(`wake ${cfg.wakeCpus} / idle`, () => measureWake(cfg));
   const scenarios = combineScenarios(cfg, simScenarios, thrScenarios, simPool, instructions.cold.coldNs);
