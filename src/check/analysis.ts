@@ -172,30 +172,24 @@ export function analyse(r: MachineResult, program: KernelProgram): RunFacts {
   let crashStopTime = Infinity;
   const panicWinners: RunFacts['panicWinners'] = [];
   // Per ring (as TraceTable's start and end): the records later than the end of the run, and the
-  // distinct times among them (consecutive records of one time count once). Perf: channel 0's are
-  // counted in this pass, which the crash-stop time needs before the per-CPU pass, not in a third.
+  // distinct times among them (consecutive records of one time count once). Perf: counted in the
+  // pass the crash-stop time needs before the per-CPU pass, not in a pass of their own.
   const after = new Float64Array(2 * n);
   const instants = new Float64Array(2 * n);
-  for (let cpu = 0; cpu < n; cpu++) {
+  for (let x = 0; x < 2 * n; x++) {
+    const machine = (x & 1) === 0; // channel 0: the crash-stop marks and panic records are there
     let prevTime = NaN;
-    for (let o = start[2 * cpu]!; o < end[2 * cpu]!; o += W) {
-      const kind = rows[o + REC.KIND];
-      const a = rows[o + REC.A];
+    for (let o = start[x]!; o < end[x]!; o += W) {
       const time = rows[o + REC.TIME]!;
-      if (kind === T.MARK && a === MARK_CRASH_STOP && time < crashStopTime) crashStopTime = time;
-      if (kind === T.PANIC && a === 1) panicWinners.push({ cpu, time });
-      if (time > endTime) {
-        after[2 * cpu]++;
-        if (time !== prevTime) instants[2 * cpu]++;
+      if (machine) {
+        const kind = rows[o + REC.KIND];
+        const a = rows[o + REC.A];
+        if (kind === T.MARK && a === MARK_CRASH_STOP && time < crashStopTime) crashStopTime = time;
+        if (kind === T.PANIC && a === 1) panicWinners.push({ cpu: x >> 1, time });
       }
-      prevTime = time;
-    }
-    prevTime = NaN;
-    for (let o = start[2 * cpu + 1]!; o < end[2 * cpu + 1]!; o += W) {
-      const time = rows[o + REC.TIME]!;
       if (time > endTime) {
-        after[2 * cpu + 1]++;
-        if (time !== prevTime) instants[2 * cpu + 1]++;
+        after[x]++;
+        if (time !== prevTime) instants[x]++;
       }
       prevTime = time;
     }
